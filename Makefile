@@ -1,0 +1,67 @@
+# Two commands do everything on a fresh machine: `make run` and `make test` (see README.md).
+SHELL := /bin/bash
+.DEFAULT_GOAL := run
+
+# The engine needs Python 3.10 (rasa 3.6); the app runs on Python 3.11.
+PY310 ?= $(shell command -v python3.10 2>/dev/null || ls -d /root/.pyenv/versions/3.10.*/bin/python 2>/dev/null | tail -n 1)
+PY311 ?= $(shell command -v python3.11 2>/dev/null || command -v python3)
+
+RASA_VENV := .venvs/rasa
+APP_VENV := .venvs/app
+RASA := $(RASA_VENV)/bin/rasa
+APP_PY := $(APP_VENV)/bin/python
+MODEL := models/linli.tar.gz
+TRAINING_DATA := config.yml domain.yml $(shell find nlu_data -type f)
+
+export RASA_TELEMETRY_ENABLED := false
+export TF_CPP_MIN_LOG_LEVEL := 2
+export SQLALCHEMY_SILENCE_UBER_WARNING := 1
+export PYTHONPATH := $(CURDIR)
+
+.PHONY: run test install train lint bench nlu-eval clean
+
+install: $(RASA_VENV)/.installed $(APP_VENV)/.installed
+
+$(RASA_VENV)/.installed: requirements/rasa.lock
+	@test -n "$(PY310)" || { echo "Python 3.10 is needed for the Rasa engine: install it (e.g. pyenv install 3.10) or set PY310=/path/to/python3.10"; exit 1; }
+	rm -rf $(RASA_VENV) && $(PY310) -m venv $(RASA_VENV)
+	$(RASA_VENV)/bin/pip install -q --upgrade pip wheel
+	$(RASA_VENV)/bin/pip install -q -r requirements/rasa.lock
+	touch $@
+
+$(APP_VENV)/.installed: requirements/app.lock
+	rm -rf $(APP_VENV) && $(PY311) -m venv $(APP_VENV)
+	$(APP_VENV)/bin/pip install -q --upgrade pip
+	$(APP_VENV)/bin/pip install -q -r requirements/app.lock
+	touch $@
+
+# Rasa itself also skips retraining when its fingerprint of the data is unchanged.
+$(MODEL): $(TRAINING_DATA) | $(RASA_VENV)/.installed
+	$(RASA) train --config config.yml --domain domain.yml --data nlu_data --out models --fixed-model-name linli
+	touch $@
+
+train: $(MODEL)
+
+run: install $(MODEL)
+	$(APP_PY) -m bot.launcher
+
+test: install $(MODEL)
+	$(RASA) data validate --config config.yml --domain domain.yml --data nlu_data
+	$(RASA) test core --model $(MODEL) --stories tests/stories --fail-on-prediction-errors --out results/core
+	$(RASA) test nlu --model $(MODEL) --nlu tests/nlu_test_set.yml --out results/nlu
+	$(RASA_VENV)/bin/python -m pytest -q tests/actions
+	$(APP_PY) -m pytest tests/app tests/integration tests/test_nlu_quality.py
+
+lint: install
+	$(APP_VENV)/bin/ruff check bot actions tests bench
+	$(APP_VENV)/bin/ruff format --check bot actions tests bench
+	$(APP_VENV)/bin/mypy bot
+
+nlu-eval: install $(MODEL)
+	$(RASA) test nlu --model $(MODEL) --nlu tests/nlu_test_set.yml --out results/nlu
+
+bench: install $(MODEL)
+	$(APP_PY) bench/run_all.py
+
+clean:
+	rm -rf .venvs models results .run

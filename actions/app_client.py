@@ -1,0 +1,82 @@
+"""The one way actions reach the app: its JSON API, with the service token.
+
+Configuration comes from the environment when a call is made, never at import time:
+LINLI_APP_URL (default http://127.0.0.1:8000) and LINLI_SERVICE_TOKEN.
+"""
+
+import logging
+import os
+from typing import Any
+from urllib.parse import quote
+
+import aiohttp
+
+logger = logging.getLogger(__name__)
+
+TIMEOUT = aiohttp.ClientTimeout(total=5)
+
+
+class AppUnavailable(Exception):
+    """The app could not be reached or failed: the resident gets an apology, not a crash."""
+
+
+class NotFound(Exception):
+    def __init__(self, detail: Any) -> None:
+        super().__init__(str(detail))
+        self.detail = detail
+
+
+class Rejected(Exception):
+    """The app refused the input (HTTP 422); `message` is a Chinese explanation to read out."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+def _base_url() -> str:
+    return os.environ.get("LINLI_APP_URL", "http://127.0.0.1:8000").rstrip("/")
+
+
+def _headers() -> dict[str, str]:
+    return {"Authorization": f"Bearer {os.environ.get('LINLI_SERVICE_TOKEN', 'dev-service-token-change-me')}"}
+
+
+async def _request(method: str, path: str, **kwargs: Any) -> Any:
+    url = f"{_base_url()}{path}"
+    try:
+        async with aiohttp.ClientSession(timeout=TIMEOUT, headers=_headers()) as http:
+            async with http.request(method, url, **kwargs) as response:
+                body = await response.json(content_type=None)
+                if response.status == 404:
+                    raise NotFound(body.get("detail"))
+                if response.status == 422:
+                    detail = body.get("detail")
+                    raise Rejected(detail if isinstance(detail, str) else "输入的内容不对，请再说一遍。")
+                if response.status >= 400:
+                    raise AppUnavailable(f"{method} {path} answered {response.status}")
+                return body
+    except (aiohttp.ClientError, TimeoutError, ValueError) as exc:
+        logger.warning("app unreachable: %s %s: %s", method, path, exc)
+        raise AppUnavailable(str(exc)) from exc
+
+
+async def facility_hours(name: str, when: str) -> dict[str, Any]:
+    return await _request("GET", f"/api/facilities/{quote(name)}/hours", params={"when": when})
+
+
+async def policy(topic: str) -> dict[str, Any]:
+    return await _request("GET", f"/api/policies/{quote(topic)}")
+
+
+async def raise_alert(**fields: Any) -> dict[str, Any]:
+    return await _request("POST", "/api/alerts", json=fields)
+
+
+async def request_callback(**fields: Any) -> dict[str, Any]:
+    return await _request("POST", "/api/handoffs", json=fields)
+
+
+async def parse_phone(text: str) -> str:
+    body = await _request("POST", "/api/parse/phone", json={"text": text})
+    return str(body["phone"])

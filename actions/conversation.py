@@ -1,0 +1,153 @@
+"""Repeat, the callback request for staff, and the two-stage fallback (guess, then staff)."""
+
+import json
+from typing import Any
+
+from rasa_sdk import Action, FormValidationAction, Tracker
+from rasa_sdk.events import ActionExecuted, EventType, SlotSet, UserUttered
+from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.types import DomainDict
+
+from actions import app_client
+
+SLOWER = "慢"  # "说慢一点", "慢慢讲": the kiosk speaks the repeat at its slowest rate
+
+
+def last_user_event(tracker: Tracker, intent: str | None = None) -> dict[str, Any]:
+    for event in reversed(tracker.events):
+        if event.get("event") == "user" and (
+            intent is None or (event.get("parse_data") or {}).get("intent", {}).get("name") == intent
+        ):
+            return event
+    return {}
+
+
+class ActionRepeat(Action):
+    def name(self) -> str:
+        return "action_repeat"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[EventType]:
+        said = next(
+            (e for e in reversed(tracker.events) if e.get("event") == "bot" and e.get("text")),
+            None,
+        )
+        if said is None:
+            dispatcher.utter_message(response="utter_nothing_to_repeat")
+            return []
+        slow = SLOWER in (tracker.latest_message.get("text") or "")
+        buttons = (said.get("data") or {}).get("buttons") or []
+        dispatcher.utter_message(
+            text=said["text"],
+            buttons=buttons,
+            json_message={"repeat": True, "speech_rate": "slow" if slow else "normal"},
+        )
+        return []
+
+
+class ValidateHandoffForm(FormValidationAction):
+    def name(self) -> str:
+        return "validate_handoff_form"
+
+    async def validate_callback_phone(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        try:
+            return {"callback_phone": await app_client.parse_phone(str(value))}
+        except app_client.Rejected as rejected:
+            dispatcher.utter_message(text=rejected.message)
+            return {"callback_phone": None}
+        except app_client.AppUnavailable:
+            # Keep what was said: the request is still attempted, and fails kindly if the app is down.
+            return {"callback_phone": str(value)}
+
+
+class ActionHumanHandoff(Action):
+    def name(self) -> str:
+        return "action_human_handoff"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[EventType]:
+        asked = last_user_event(tracker, "human_handoff") or last_user_event(tracker)
+        phone = tracker.get_slot("callback_phone")
+        try:
+            created = await app_client.request_callback(
+                sender_id=tracker.sender_id,
+                channel=tracker.get_latest_input_channel() or "",
+                phone=phone,
+                message=asked.get("text") or "",
+                message_id=asked.get("message_id"),
+            )
+        except (app_client.AppUnavailable, app_client.Rejected):
+            dispatcher.utter_message(response="utter_app_unavailable")
+            return [SlotSet("callback_phone", None)]
+        if phone:
+            text = f"好的，已经记下了，工作人员会打{phone}给您回电话。"
+        else:
+            text = "好的，已经记下了，工作人员看到后会跟您联系。"
+        if created.get("staff_hours"):
+            text += f"您也可以直接去找他们：{created['staff_hours']}"
+        dispatcher.utter_message(text=text)
+        return [SlotSet("callback_phone", None)]
+
+
+class ActionClarify(Action):
+    """First stage: "您是想……吗？" about the best real guess, with 是的/不是 buttons."""
+
+    def name(self) -> str:
+        return "action_clarify"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[EventType]:
+        message = tracker.latest_message
+        labels = domain.get("responses", {})
+        guess = next(
+            (
+                ranked["name"]
+                for ranked in message.get("intent_ranking") or []
+                if f"utter_guess_{ranked['name']}" in labels
+            ),
+            None,
+        )
+        if guess is None:
+            dispatcher.utter_message(response="utter_ask_rephrase")
+            return [SlotSet("fallback_guess", None)]
+        entities = {e["entity"]: e["value"] for e in message.get("entities") or []}
+        label = labels[f"utter_guess_{guess}"][0]["text"]
+        about = f"（{'、'.join(str(v) for v in entities.values())}）" if entities else ""
+        dispatcher.utter_message(
+            text=f"您是想{label}{about}吗？",
+            buttons=[
+                {"title": "是的", "payload": f"/{guess}{json.dumps(entities, ensure_ascii=False) if entities else ''}"},
+                {"title": "不是", "payload": "/deny"},
+            ],
+        )
+        return [SlotSet("fallback_guess", {"intent": guess, "entities": message.get("entities") or [], "text": message.get("text")})]
+
+
+class ActionAcceptGuess(Action):
+    """A spoken "是的" to our guess: continue as if the resident had said the guessed intent."""
+
+    def name(self) -> str:
+        return "action_accept_guess"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[EventType]:
+        guess = tracker.get_slot("fallback_guess")
+        if not guess:
+            dispatcher.utter_message(response="utter_anything_else")
+            return []
+        parse_data = {
+            "intent": {"name": guess["intent"], "confidence": 1.0},
+            "entities": guess["entities"],
+            "text": guess["text"],
+        }
+        return [
+            SlotSet("fallback_guess", None),
+            ActionExecuted("action_listen"),
+            UserUttered(text=guess["text"], parse_data=parse_data),
+        ]

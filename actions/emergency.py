@@ -1,0 +1,45 @@
+"""Emergencies: the right number at once (from the domain, so it works with the app down),
+then an urgent alert for staff. Never a form first."""
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import EventType
+from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.types import DomainDict
+
+from actions import app_client
+from actions.conversation import last_user_event
+
+# canonical emergency_type (the NLU's value) → response with the number and what to do
+RESPONSES = {
+    "急病受伤": "utter_emergency_medical",
+    "火灾": "utter_emergency_fire",
+    "燃气泄漏": "utter_emergency_gas",
+    "治安": "utter_emergency_police",
+    "电梯困人": "utter_emergency_elevator",
+}
+UNCLASSIFIED = "未分类"
+
+
+class ActionEmergency(Action):
+    def name(self) -> str:
+        return "action_emergency"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[EventType]:
+        kind = next((v for v in tracker.get_latest_entity_values("emergency_type") if v in RESPONSES), None)
+        dispatcher.utter_message(response=RESPONSES.get(kind or "", "utter_emergency_general"))
+        said = last_user_event(tracker)
+        try:
+            await app_client.raise_alert(
+                kind=kind or UNCLASSIFIED,
+                sender_id=tracker.sender_id,
+                channel=tracker.get_latest_input_channel() or "",
+                message=said.get("text") or "",
+                message_id=said.get("message_id"),
+            )
+        except (app_client.AppUnavailable, app_client.Rejected):
+            dispatcher.utter_message(response="utter_emergency_alert_failed")
+            return []
+        dispatcher.utter_message(response="utter_emergency_alert_sent")
+        return []

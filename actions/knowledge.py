@@ -1,0 +1,103 @@
+"""Service hours and policy answers, fetched from the app so staff edits apply at once."""
+
+from typing import Any
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import EventType, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions import app_client
+
+
+def latest_entity(tracker: Tracker, entity: str) -> str | None:
+    return next(tracker.get_latest_entity_values(entity), None)
+
+
+def _known_list(detail: Any) -> str:
+    known = detail.get("known", []) if isinstance(detail, dict) else []
+    return "、".join(known)
+
+
+async def answer_hours(dispatcher: CollectingDispatcher, facility: str, when: str) -> list[EventType]:
+    try:
+        hours = await app_client.facility_hours(facility, when)
+    except app_client.NotFound as missing:
+        dispatcher.utter_message(
+            text=f"“{facility}”的开放时间我不知道。我知道的地方有：{_known_list(missing.detail)}。"
+        )
+        return [SlotSet("facility", None)]
+    except app_client.AppUnavailable:
+        dispatcher.utter_message(response="utter_app_unavailable")
+        return []
+    dispatcher.utter_message(text=hours["text"])
+    return [SlotSet("facility", hours["facility"])]
+
+
+async def answer_policy(dispatcher: CollectingDispatcher, topic: str) -> list[EventType]:
+    try:
+        found = await app_client.policy(topic)
+    except app_client.NotFound as missing:
+        dispatcher.utter_message(
+            text=f"“{topic}”这方面我还答不上来。我能讲的有：{_known_list(missing.detail)}。"
+            "其他问题请说“转人工”。"
+        )
+        return [SlotSet("policy_topic", None)]
+    except app_client.AppUnavailable:
+        dispatcher.utter_message(response="utter_app_unavailable")
+        return []
+    dispatcher.utter_message(text=found["answer"])
+    return [SlotSet("policy_topic", found["topic"])]
+
+
+class ActionServiceHours(Action):
+    def name(self) -> str:
+        return "action_service_hours"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[EventType]:
+        facility = latest_entity(tracker, "facility") or tracker.get_slot("facility")
+        if not facility:
+            dispatcher.utter_message(response="utter_ask_which_facility")
+            return []
+        return await answer_hours(dispatcher, facility, tracker.latest_message.get("text") or "")
+
+
+class ActionPolicyAnswer(Action):
+    def name(self) -> str:
+        return "action_policy_answer"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[EventType]:
+        topic = latest_entity(tracker, "policy_topic")
+        if not topic:
+            dispatcher.utter_message(response="utter_ask_which_policy")
+            return []
+        return await answer_policy(dispatcher, topic)
+
+
+def _previous_user_text(tracker: Tracker) -> str:
+    user_texts = [e.get("text") or "" for e in tracker.events if e.get("event") == "user"]
+    return user_texts[-2] if len(user_texts) >= 2 else ""
+
+
+class ActionAnswerInform(Action):
+    """A bare "卫生站" or "加梯": usually the answer to our "您想问哪个……？"."""
+
+    def name(self) -> str:
+        return "action_answer_inform"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[EventType]:
+        facility = latest_entity(tracker, "facility")
+        if facility:
+            # "礼拜六开门伐" … "居委会": the day was said in the question before.
+            when = f"{_previous_user_text(tracker)} {tracker.latest_message.get('text') or ''}"
+            return await answer_hours(dispatcher, facility, when)
+        topic = latest_entity(tracker, "policy_topic")
+        if topic:
+            return await answer_policy(dispatcher, topic)
+        dispatcher.utter_message(response="utter_help")
+        return []

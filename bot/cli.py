@@ -1,0 +1,62 @@
+"""Command line: `python -m bot.cli migrate | load-content [--overwrite] | serve`."""
+
+import argparse
+import logging
+from pathlib import Path
+
+from bot.config import PROJECT_ROOT, get_settings
+
+
+def migrate(database_url: str | None = None) -> None:
+    from alembic import command
+    from alembic.config import Config
+
+    config = Config(str(PROJECT_ROOT / "alembic.ini"))
+    config.set_main_option("script_location", str(PROJECT_ROOT / "bot" / "migrations"))
+    if database_url:
+        config.attributes["database_url"] = database_url
+    command.upgrade(config, "head")
+
+
+def load_content(path: Path, overwrite: bool) -> None:
+    from bot.db import get_sessionmaker
+    from bot.services.content import load_content as load
+
+    with get_sessionmaker()() as session:
+        result = load(session, path=path, overwrite=overwrite)
+    print(
+        f"content: {result.facilities_added} facilities and {result.policies_added} policies written, "
+        f"{result.facilities_kept} and {result.policies_kept} kept as staff left them"
+    )
+
+
+def serve() -> None:
+    import uvicorn
+
+    from bot.privacy import install_log_masking
+
+    settings = get_settings()
+    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    install_log_masking()
+    uvicorn.run("bot.api.main:app", host=settings.app_host, port=settings.app_port, log_config=None)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="python -m bot.cli")
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("migrate", help="create or upgrade the database schema")
+    content = sub.add_parser("load-content", help="seed facility hours and policy answers")
+    content.add_argument("--file", type=Path, default=None)
+    content.add_argument("--overwrite", action="store_true", help="replace rows staff have edited")
+    sub.add_parser("serve", help="run the app (port 8000)")
+    args = parser.parse_args()
+    if args.command == "migrate":
+        migrate()
+    elif args.command == "load-content":
+        load_content(args.file or get_settings().content_file, args.overwrite)
+    elif args.command == "serve":
+        serve()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,206 @@
+"""Starts the engine, the action server and the app as `make run` does, and stops them.
+
+The integration tests use the same `Stack`, so what they test is what a user runs.
+"""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.error import URLError
+from urllib.request import urlopen
+
+from bot.config import PROJECT_ROOT, get_settings
+
+RASA_BIN = PROJECT_ROOT / ".venvs" / "rasa" / "bin"
+APP_PYTHON = PROJECT_ROOT / ".venvs" / "app" / "bin" / "python"
+MODEL = PROJECT_ROOT / "models" / "linli.tar.gz"
+
+
+def tracker_store_url(database_url: str) -> tuple[str, str]:
+    """(dialect, url) for Rasa's SQL tracker store from the app's DATABASE_URL.
+
+    PostgreSQL: the same database (Rasa's table is `events`). SQLite: a second file beside the
+    app's, so the engine and the app never wait on one SQLite writer lock."""
+    if database_url.startswith("sqlite"):
+        app_file = Path(database_url.split("///", 1)[1])
+        return "sqlite", f"sqlite:///{app_file.with_name('rasa_tracker.db')}"
+    if database_url.startswith("postgresql"):
+        scheme, rest = database_url.split("://", 1)
+        return "postgresql", f"postgresql://{rest}"  # the engine's environment has psycopg2
+    raise ValueError(f"unsupported DATABASE_URL for the tracker store: {scheme_of(database_url)}")
+
+
+def scheme_of(url: str) -> str:
+    return url.split(":", 1)[0]
+
+
+@dataclass
+class Stack:
+    engine_port: int = 5005
+    actions_port: int = 5055
+    app_port: int = 8000
+    database_url: str = field(default_factory=lambda: get_settings().database_url)
+    log_dir: Path = PROJECT_ROOT / ".run" / "logs"
+    processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
+
+    @property
+    def urls(self) -> dict[str, str]:
+        return {
+            "engine": f"http://127.0.0.1:{self.engine_port}",
+            "actions": f"http://127.0.0.1:{self.actions_port}",
+            "app": f"http://127.0.0.1:{self.app_port}",
+        }
+
+    def environment(self) -> dict[str, str]:
+        dialect, tracker_url = tracker_store_url(self.database_url)
+        settings = get_settings()
+        return {
+            **os.environ,
+            "DATABASE_URL": self.database_url,
+            "APP_PORT": str(self.app_port),
+            "SERVICE_TOKEN": settings.service_token,
+            "LINLI_APP_URL": self.urls["app"],
+            "LINLI_SERVICE_TOKEN": settings.service_token,
+            "ACTION_ENDPOINT_URL": f"{self.urls['actions']}/webhook",
+            "TRACKER_STORE_DIALECT": dialect,
+            "TRACKER_STORE_URL": tracker_url,
+            "RASA_TELEMETRY_ENABLED": "false",
+            "TF_CPP_MIN_LOG_LEVEL": "2",
+            "PYTHONPATH": str(PROJECT_ROOT),
+        }
+
+    def prepare_database(self) -> None:
+        env = self.environment()
+        for args in (["migrate"], ["load-content"]):
+            subprocess.run([str(APP_PYTHON), "-m", "bot.cli", *args], env=env, cwd=PROJECT_ROOT, check=True)
+
+    def _spawn(self, name: str, args: list[str]) -> None:
+        self.log_dir.mkdir(parents=True, exist_ok=True)
+        log = open(self.log_dir / f"{name}.log", "ab")  # noqa: SIM115 (the child owns it)
+        self.processes[name] = subprocess.Popen(
+            args,
+            cwd=PROJECT_ROOT,
+            env=self.environment(),
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,  # Ctrl-C reaches us; we stop the children in order
+        )
+
+    def start_app(self) -> None:
+        self._spawn("app", [str(APP_PYTHON), "-m", "bot.cli", "serve"])
+
+    def start_actions(self) -> None:
+        self._spawn(
+            "actions",
+            [str(RASA_BIN / "python"), "-m", "rasa_sdk", "--actions", "actions", "--port", str(self.actions_port)],
+        )
+
+    def start_engine(self) -> None:
+        self._spawn(
+            "engine",
+            [
+                str(RASA_BIN / "rasa"), "run", "--enable-api", "--port", str(self.engine_port),
+                "--model", str(MODEL), "--endpoints", "endpoints.yml", "--credentials", "credentials.yml",
+            ],
+        )  # fmt: skip
+
+    def start(self, timeout: float = 240) -> None:
+        self.prepare_database()
+        self.start_app()
+        self.start_actions()
+        self.start_engine()
+        self.wait_until_ready(timeout)
+
+    def wait_until_ready(self, timeout: float = 240) -> None:
+        checks = {
+            "app": f"{self.urls['app']}/healthz",
+            "actions": f"{self.urls['actions']}/health",
+            "engine": f"{self.urls['engine']}/",
+        }
+        deadline = time.monotonic() + timeout
+        pending = {name: url for name, url in checks.items() if name in self.processes}
+        while pending:
+            for name, url in list(pending.items()):
+                process = self.processes[name]
+                if process.poll() is not None:
+                    raise RuntimeError(f"{name} exited with {process.returncode}; see {self.log_dir / name}.log")
+                try:
+                    with urlopen(url, timeout=2) as response:
+                        if response.status == 200:
+                            del pending[name]
+                except (URLError, ConnectionError, TimeoutError):
+                    pass
+            if pending and time.monotonic() > deadline:
+                raise TimeoutError(f"not ready after {timeout:.0f}s: {', '.join(pending)}")
+            time.sleep(0.5)
+
+    def stop(self, name: str | None = None) -> None:
+        names = [name] if name else ["engine", "actions", "app"]
+        for key in names:
+            process = self.processes.pop(key, None)
+            if process is None or process.poll() is not None:
+                continue
+            os.killpg(process.pid, signal.SIGTERM)
+            try:
+                process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)
+                process.wait()
+
+    def __enter__(self) -> "Stack":
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+def main() -> int:
+    if not MODEL.exists():
+        print(f"no trained model at {MODEL}: run `make run`, which trains it first", file=sys.stderr)
+        return 1
+    stack = Stack()
+    stopping = False
+
+    def _stop(_signum: int, _frame: object) -> None:
+        nonlocal stopping
+        stopping = True
+
+    signal.signal(signal.SIGINT, _stop)
+    signal.signal(signal.SIGTERM, _stop)
+    print("starting the app, the action server and the Rasa engine (the engine needs about a minute) …")
+    try:
+        stack.start()
+    except (RuntimeError, TimeoutError) as exc:
+        print(f"start failed: {exc}", file=sys.stderr)
+        stack.stop()
+        return 1
+    print(
+        "\n邻里助手 is running:\n"
+        f"  chat (REST):   POST {stack.urls['engine']}/webhooks/rest/webhook\n"
+        f"  engine API:    {stack.urls['engine']}/status\n"
+        f"  action server: {stack.urls['actions']}/health\n"
+        f"  app:           {stack.urls['app']}/healthz   API docs: {stack.urls['app']}/docs\n"
+        f"  logs:          {stack.log_dir}\n"
+        "Ctrl-C stops all three.\n",
+        flush=True,
+    )
+    exit_code = 0
+    while not stopping:
+        for name, process in stack.processes.items():
+            if process.poll() is not None:
+                print(f"{name} stopped unexpectedly (exit {process.returncode}); stopping the rest", file=sys.stderr)
+                stopping, exit_code = True, 1
+                break
+        time.sleep(0.5)
+    print("stopping …")
+    stack.stop()
+    return exit_code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

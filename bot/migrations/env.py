@@ -1,0 +1,26 @@
+from alembic import context
+from sqlalchemy import Connection
+
+import bot.models  # noqa: F401  (registers the tables)
+from bot.db import Base, make_engine
+from bot.config import get_settings
+
+target_metadata = Base.metadata
+
+
+def run(connection: Connection) -> None:
+    context.configure(connection=connection, target_metadata=target_metadata, render_as_batch=True)
+    with context.begin_transaction():
+        context.run_migrations()
+
+
+url = context.config.attributes.get("database_url") or get_settings().database_url
+if context.is_offline_mode():
+    context.configure(url=url, target_metadata=target_metadata, literal_binds=True)
+    with context.begin_transaction():
+        context.run_migrations()
+else:
+    engine = make_engine(url)
+    with engine.connect() as connection:
+        run(connection)
+    engine.dispose()

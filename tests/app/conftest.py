@@ -1,0 +1,62 @@
+from collections.abc import Iterator
+from datetime import datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy.orm import Session, sessionmaker
+
+from bot.api import deps
+from bot.api.main import create_app
+from bot.cli import migrate
+from bot.config import get_settings
+from bot.db import make_engine
+from bot.services.content import load_content
+from tests.databases import KINDS, fresh_database, skip_unless_available
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+# A Saturday morning: 2026-11-21 is a 星期六.
+SATURDAY_10AM = datetime(2026, 11, 21, 10, 0, tzinfo=SHANGHAI)
+
+
+@pytest.fixture(params=KINDS)
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    skip_unless_available(request.param)
+    with fresh_database(request.param, tmp_path) as url:
+        migrate(url)
+        yield url
+
+
+@pytest.fixture
+def session_factory(database_url: str) -> Iterator[sessionmaker[Session]]:
+    engine = make_engine(database_url)
+    yield sessionmaker(bind=engine, expire_on_commit=False)
+    engine.dispose()
+
+
+@pytest.fixture
+def seeded(session_factory: sessionmaker[Session]) -> sessionmaker[Session]:
+    with session_factory() as session:
+        load_content(session, path=get_settings().content_file)
+    return session_factory
+
+
+@pytest.fixture
+def clock() -> dict[str, datetime]:
+    return {"now": SATURDAY_10AM}
+
+
+@pytest.fixture
+def client(seeded: sessionmaker[Session], clock: dict[str, datetime]) -> Iterator[TestClient]:
+    app = create_app()
+
+    def session_override() -> Iterator[Session]:
+        with seeded() as session:
+            yield session
+
+    app.dependency_overrides[deps.get_session] = session_override
+    app.dependency_overrides[deps.get_now] = lambda: clock["now"]
+    with TestClient(app) as test_client:
+        test_client.headers["Authorization"] = f"Bearer {get_settings().service_token}"
+        yield test_client

@@ -3,8 +3,10 @@ SHELL := /bin/bash
 .DEFAULT_GOAL := run
 
 # The engine needs Python 3.10 (rasa 3.6); the app runs on Python 3.11.
-PY310 ?= $(shell command -v python3.10 2>/dev/null || ls -d /root/.pyenv/versions/3.10.*/bin/python 2>/dev/null | tail -n 1)
-PY311 ?= $(shell command -v python3.11 2>/dev/null || command -v python3)
+# A candidate counts only if it really runs that version (pyenv shims may exist but refuse).
+find_python = $(firstword $(foreach p,$(1),$(shell $(p) -c 'import sys; assert sys.version_info[:2] == $(2)' 2>/dev/null && echo $(p))))
+PY310 ?= $(call find_python,python3.10 $(wildcard /root/.pyenv/versions/3.10.*/bin/python) $(wildcard $(HOME)/.pyenv/versions/3.10.*/bin/python),(3, 10))
+PY311 ?= $(call find_python,python3.11 $(wildcard /root/.pyenv/versions/3.11.*/bin/python) python3,(3, 11))
 
 RASA_VENV := .venvs/rasa
 APP_VENV := .venvs/app

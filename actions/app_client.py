@@ -45,17 +45,19 @@ def _headers() -> dict[str, str]:
 async def _request(method: str, path: str, **kwargs: Any) -> Any:
     url = f"{_base_url()}{path}"
     try:
-        async with aiohttp.ClientSession(timeout=TIMEOUT, headers=_headers()) as http:
-            async with http.request(method, url, **kwargs) as response:
-                body = await response.json(content_type=None)
-                if response.status == 404:
-                    raise NotFound(body.get("detail"))
-                if response.status == 422:
-                    detail = body.get("detail")
-                    raise Rejected(detail if isinstance(detail, str) else "输入的内容不对，请再说一遍。")
-                if response.status >= 400:
-                    raise AppUnavailable(f"{method} {path} answered {response.status}")
-                return body
+        async with (
+            aiohttp.ClientSession(timeout=TIMEOUT, headers=_headers()) as http,
+            http.request(method, url, **kwargs) as response,
+        ):
+            body = await response.json(content_type=None)
+            if response.status == 404:
+                raise NotFound(body.get("detail"))
+            if response.status == 422:
+                detail = body.get("detail")
+                raise Rejected(detail if isinstance(detail, str) else "输入的内容不对，请再说一遍。")
+            if response.status >= 400:
+                raise AppUnavailable(f"{method} {path} answered {response.status}")
+            return body
     except (aiohttp.ClientError, TimeoutError, ValueError) as exc:
         logger.warning("app unreachable: %s %s: %s", method, path, exc)
         raise AppUnavailable(str(exc)) from exc

@@ -26,9 +26,7 @@ class ActionRepeat(Action):
     def name(self) -> str:
         return "action_repeat"
 
-    async def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> list[EventType]:
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
         said = next(
             (e for e in reversed(tracker.events) if e.get("event") == "bot" and e.get("text")),
             None,
@@ -67,9 +65,7 @@ class ActionHumanHandoff(Action):
     def name(self) -> str:
         return "action_human_handoff"
 
-    async def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> list[EventType]:
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
         asked = last_user_event(tracker, "human_handoff") or last_user_event(tracker)
         phone = tracker.get_slot("callback_phone")
         try:
@@ -99,9 +95,7 @@ class ActionClarify(Action):
     def name(self) -> str:
         return "action_clarify"
 
-    async def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> list[EventType]:
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
         message = tracker.latest_message
         labels = domain.get("responses", {})
         guess = next(
@@ -125,7 +119,12 @@ class ActionClarify(Action):
                 {"title": "不是", "payload": "/deny"},
             ],
         )
-        return [SlotSet("fallback_guess", {"intent": guess, "entities": message.get("entities") or [], "text": message.get("text")})]
+        return [
+            SlotSet(
+                "fallback_guess",
+                {"intent": guess, "entities": message.get("entities") or [], "text": message.get("text")},
+            )
+        ]
 
 
 class ActionAcceptGuess(Action):
@@ -134,9 +133,7 @@ class ActionAcceptGuess(Action):
     def name(self) -> str:
         return "action_accept_guess"
 
-    async def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> list[EventType]:
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
         guess = tracker.get_slot("fallback_guess")
         if not guess:
             dispatcher.utter_message(response="utter_anything_else")

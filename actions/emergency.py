@@ -24,9 +24,7 @@ class ActionEmergency(Action):
     def name(self) -> str:
         return "action_emergency"
 
-    async def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> list[EventType]:
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
         kind = next((v for v in tracker.get_latest_entity_values("emergency_type") if v in RESPONSES), None)
         dispatcher.utter_message(response=RESPONSES.get(kind or "", "utter_emergency_general"))
         said = last_user_event(tracker)

@@ -38,8 +38,7 @@ async def answer_policy(dispatcher: CollectingDispatcher, topic: str) -> list[Ev
         found = await app_client.policy(topic)
     except app_client.NotFound as missing:
         dispatcher.utter_message(
-            text=f"“{topic}”这方面我还答不上来。我能讲的有：{_known_list(missing.detail)}。"
-            "其他问题请说“转人工”。"
+            text=f"“{topic}”这方面我还答不上来。我能讲的有：{_known_list(missing.detail)}。其他问题请说“转人工”。"
         )
         return [SlotSet("policy_topic", None)]
     except app_client.AppUnavailable:
@@ -53,9 +52,7 @@ class ActionServiceHours(Action):
     def name(self) -> str:
         return "action_service_hours"
 
-    async def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
-    ) -> list[EventType]:
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[EventType]:
         facility = latest_entity(tracker, "facility") or tracker.get_slot("facility")
         if not facility:
             dispatcher.utter_message(response="utter_ask_which_facility")
@@ -67,9 +64,7 @@ class ActionPolicyAnswer(Action):
     def name(self) -> str:
         return "action_policy_answer"
 
-    async def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
-    ) -> list[EventType]:
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[EventType]:
         topic = latest_entity(tracker, "policy_topic")
         if not topic:
             dispatcher.utter_message(response="utter_ask_which_policy")
@@ -88,9 +83,7 @@ class ActionAnswerInform(Action):
     def name(self) -> str:
         return "action_answer_inform"
 
-    async def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
-    ) -> list[EventType]:
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[EventType]:
         facility = latest_entity(tracker, "facility")
         if facility:
             # "礼拜六开门伐" … "居委会": the day was said in the question before.

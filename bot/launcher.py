@@ -29,7 +29,7 @@ def tracker_store_url(database_url: str) -> tuple[str, str]:
         app_file = Path(database_url.split("///", 1)[1])
         return "sqlite", f"sqlite:///{app_file.with_name('rasa_tracker.db')}"
     if database_url.startswith("postgresql"):
-        scheme, rest = database_url.split("://", 1)
+        _scheme, rest = database_url.split("://", 1)
         return "postgresql", f"postgresql://{rest}"  # the engine's environment has psycopg2
     raise ValueError(f"unsupported DATABASE_URL for the tracker store: {scheme_of(database_url)}")
 

@@ -36,9 +36,7 @@ class Facility(Base):
     periods: Mapped[list["OpeningPeriod"]] = relationship(
         back_populates="facility", cascade="all, delete-orphan", order_by="OpeningPeriod.opens"
     )
-    exceptions: Mapped[list["HoursException"]] = relationship(
-        back_populates="facility", cascade="all, delete-orphan"
-    )
+    exceptions: Mapped[list["HoursException"]] = relationship(back_populates="facility", cascade="all, delete-orphan")
 
 
 class OpeningPeriod(Base):

@@ -2,8 +2,8 @@ from alembic import context
 from sqlalchemy import Connection
 
 import bot.models  # noqa: F401  (registers the tables)
-from bot.db import Base, make_engine
 from bot.config import get_settings
+from bot.db import Base, make_engine
 
 target_metadata = Base.metadata
 

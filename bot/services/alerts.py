@@ -21,9 +21,7 @@ def raise_alert(
 ) -> Alert:
     """Record an alert; the same (sender, message id) delivered twice gives the same alert."""
     if message_id:
-        existing = session.scalar(
-            select(Alert).where(Alert.sender_id == sender_id, Alert.message_id == message_id)
-        )
+        existing = session.scalar(select(Alert).where(Alert.sender_id == sender_id, Alert.message_id == message_id))
         if existing is not None:
             return existing
     alert = Alert(
@@ -34,13 +32,9 @@ def raise_alert(
         session.commit()
     except IntegrityError:  # a concurrent duplicate won the race: return the stored one
         session.rollback()
-        return session.scalars(
-            select(Alert).where(Alert.sender_id == sender_id, Alert.message_id == message_id)
-        ).one()
+        return session.scalars(select(Alert).where(Alert.sender_id == sender_id, Alert.message_id == message_id)).one()
     return alert
 
 
 def open_alerts(session: Session) -> list[Alert]:
-    return list(
-        session.scalars(select(Alert).where(Alert.acknowledged_at.is_(None)).order_by(Alert.created_at.desc()))
-    )
+    return list(session.scalars(select(Alert).where(Alert.acknowledged_at.is_(None)).order_by(Alert.created_at.desc())))

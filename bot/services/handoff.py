@@ -23,9 +23,7 @@ def request_callback(
 ) -> HandoffRequest:
     if message_id:
         existing = session.scalar(
-            select(HandoffRequest).where(
-                HandoffRequest.sender_id == sender_id, HandoffRequest.message_id == message_id
-            )
+            select(HandoffRequest).where(HandoffRequest.sender_id == sender_id, HandoffRequest.message_id == message_id)
         )
         if existing is not None:
             return existing
@@ -36,9 +34,7 @@ def request_callback(
     except IntegrityError:
         session.rollback()
         return session.scalars(
-            select(HandoffRequest).where(
-                HandoffRequest.sender_id == sender_id, HandoffRequest.message_id == message_id
-            )
+            select(HandoffRequest).where(HandoffRequest.sender_id == sender_id, HandoffRequest.message_id == message_id)
         ).one()
     return row
 

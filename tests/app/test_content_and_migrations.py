@@ -40,7 +40,8 @@ def test_a_bad_content_file_writes_nothing(session_factory: sessionmaker[Session
     bad = tmp_path / "bad.yml"
     bad.write_text(
         "policies:\n  - topic: 垃圾分类\n    answer: 好的\nfacilities:\n"
-        "  - name: 居委会\n    weekly: {mon: [['09:00', '08:00']], tue: [], wed: [], thu: [], fri: [], sat: [], sun: []}\n",
+        "  - name: 居委会\n"
+        "    weekly: {mon: [['09:00', '08:00']], tue: [], wed: [], thu: [], fri: [], sat: [], sun: []}\n",
         encoding="utf-8",
     )
     with session_factory() as session:

@@ -21,7 +21,9 @@ def test_alert_is_recorded_once_per_message(client: TestClient, seeded: sessionm
     assert [(a.kind, a.sender_id, a.message, a.acknowledged_at) for a in rows] == [("燃气泄漏", "r1", "燃气漏了", None)]
 
 
-def test_alert_of_unknown_kind_is_refused_and_nothing_written(client: TestClient, seeded: sessionmaker[Session]) -> None:
+def test_alert_of_unknown_kind_is_refused_and_nothing_written(
+    client: TestClient, seeded: sessionmaker[Session]
+) -> None:
     response = client.post("/api/alerts", json={"kind": "外星人", "sender_id": "r1"})
     assert response.status_code == 422
     assert count(seeded, Alert) == 0
@@ -30,7 +32,13 @@ def test_alert_of_unknown_kind_is_refused_and_nothing_written(client: TestClient
 def test_callback_request_stores_the_spoken_phone_as_digits(client: TestClient, seeded: sessionmaker[Session]) -> None:
     response = client.post(
         "/api/handoffs",
-        json={"sender_id": "r2", "channel": "rest", "phone": "一三八 一二三四 五六七八", "message": "转人工", "message_id": "m9"},
+        json={
+            "sender_id": "r2",
+            "channel": "rest",
+            "phone": "一三八 一二三四 五六七八",
+            "message": "转人工",
+            "message_id": "m9",
+        },
     )
     assert response.status_code == 201
     assert "居委会" in response.json()["staff_hours"]

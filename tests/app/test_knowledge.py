@@ -8,7 +8,8 @@ from bot.models import Facility, HoursException, Policy
 from tests.app.conftest import SHANGHAI
 
 CANONICAL_FACILITIES = {
-    "居委会", "党群服务站", "社区卫生站", "睦邻活动室", "一网通办自助终端", "长者食堂", "物业服务中心", "社区事务受理服务中心",
+    "居委会", "党群服务站", "社区卫生站", "睦邻活动室",
+    "一网通办自助终端", "长者食堂", "物业服务中心", "社区事务受理服务中心",
 }  # fmt: skip
 CANONICAL_TOPICS = {
     "加装电梯", "电梯更新改造", "适老化改造", "电动自行车充电", "一网通办", "房屋维修资金",

@@ -56,7 +56,13 @@ def test_impossible_phones_are_refused_with_a_reason(said: str) -> None:
 
 @pytest.mark.parametrize(
     ("hhmm", "said"),
-    [("08:30", "上午8点半"), ("12:00", "中午12点"), ("13:30", "下午1点半"), ("19:15", "晚上7点15分"), ("24:00", "夜里12点")],
+    [
+        ("08:30", "上午8点半"),
+        ("12:00", "中午12点"),
+        ("13:30", "下午1点半"),
+        ("19:15", "晚上7点15分"),
+        ("24:00", "夜里12点"),
+    ],
 )
 def test_clock_words(hhmm: str, said: str) -> None:
     assert clock(hhmm) == said

@@ -1,0 +1,165 @@
+from typing import Any
+
+from rasa_sdk.events import ActionExecuted, SlotSet, UserUttered
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions.conversation import (
+    ActionAcceptGuess,
+    ActionClarify,
+    ActionHumanHandoff,
+    ActionRepeat,
+    ValidateHandoffForm,
+)
+from actions.emergency import ActionEmergency
+from actions.knowledge import ActionAnswerInform, ActionPolicyAnswer, ActionServiceHours
+from tests.actions.conftest import DOMAIN, rows, tracker
+
+
+def responses(dispatcher: CollectingDispatcher) -> list[Any]:
+    return [m.get("response") or m.get("text") for m in dispatcher.messages]
+
+
+async def test_hours_for_a_named_day_come_from_the_app(app: dict[str, Any]) -> None:
+    dispatcher = CollectingDispatcher()
+    events = await ActionServiceHours().run(
+        dispatcher, tracker("居委会礼拜三开门伐", "ask_service_hours", {"facility": "居委会"}), {}
+    )
+    text = dispatcher.messages[0]["text"]
+    assert text.startswith("居委会") and "星期三" in text
+    assert events == [SlotSet("facility", "居委会")]
+
+
+async def test_hours_without_a_facility_asks_which(app: dict[str, Any]) -> None:
+    dispatcher = CollectingDispatcher()
+    assert await ActionServiceHours().run(dispatcher, tracker("几点开门", "ask_service_hours"), {}) == []
+    assert responses(dispatcher) == ["utter_ask_which_facility"]
+
+
+async def test_unknown_facility_gets_the_list_of_known_ones(app: dict[str, Any]) -> None:
+    dispatcher = CollectingDispatcher()
+    events = await ActionServiceHours().run(
+        dispatcher, tracker("派出所几点开门", "ask_service_hours", {"facility": "派出所"}), {}
+    )
+    text = dispatcher.messages[0]["text"]
+    assert "不知道" in text and "社区卫生站" in text and "长者食堂" in text
+    assert events == [SlotSet("facility", None)]
+
+
+async def test_policy_answer_is_the_stored_one(app: dict[str, Any]) -> None:
+    dispatcher = CollectingDispatcher()
+    await ActionPolicyAnswer().run(
+        dispatcher, tracker("加梯要多少人同意", "ask_policy", {"policy_topic": "加装电梯"}), {}
+    )
+    (stored,) = rows(app["db"], "SELECT answer FROM policy WHERE topic = ?", "加装电梯")
+    assert dispatcher.messages[0]["text"] == stored[0]
+
+
+async def test_bare_facility_answer_uses_the_day_from_the_question_before(app: dict[str, Any]) -> None:
+    before = [{"event": "user", "text": "礼拜三开门伐", "parse_data": {}}]
+    dispatcher = CollectingDispatcher()
+    await ActionAnswerInform().run(
+        dispatcher, tracker("卫生站", "inform", {"facility": "社区卫生站"}, events=before), {}
+    )
+    assert "社区卫生站" in dispatcher.messages[0]["text"] and "星期三" in dispatcher.messages[0]["text"]
+
+
+async def test_app_down_gets_an_apology_not_a_crash(app_down: None) -> None:
+    dispatcher = CollectingDispatcher()
+    await ActionServiceHours().run(
+        dispatcher, tracker("居委会几点开门", "ask_service_hours", {"facility": "居委会"}), {}
+    )
+    assert responses(dispatcher) == ["utter_app_unavailable"]
+
+
+async def test_emergency_gives_the_number_then_records_an_alert(app: dict[str, Any]) -> None:
+    dispatcher = CollectingDispatcher()
+    t = tracker("燃气漏了好重的味道", "emergency", {"emergency_type": "燃气泄漏"}, sender_id="gas-1")
+    await ActionEmergency().run(dispatcher, t, {})
+    assert responses(dispatcher) == ["utter_emergency_gas", "utter_emergency_alert_sent"]
+    assert rows(app["db"], "SELECT kind, channel, message FROM alert WHERE sender_id = ?", "gas-1") == [
+        ("燃气泄漏", "rest", "燃气漏了好重的味道")
+    ]
+    await ActionEmergency().run(CollectingDispatcher(), t, {})  # the same message delivered again
+    assert len(rows(app["db"], "SELECT id FROM alert WHERE sender_id = ?", "gas-1")) == 1
+
+
+async def test_emergency_without_a_type_gives_all_numbers(app: dict[str, Any]) -> None:
+    dispatcher = CollectingDispatcher()
+    await ActionEmergency().run(dispatcher, tracker("救命啊", "emergency", sender_id="help-1"), {})
+    assert responses(dispatcher) == ["utter_emergency_general", "utter_emergency_alert_sent"]
+    assert rows(app["db"], "SELECT kind FROM alert WHERE sender_id = ?", "help-1") == [("未分类",)]
+
+
+async def test_emergency_with_the_app_down_still_gives_the_number(app_down: None) -> None:
+    dispatcher = CollectingDispatcher()
+    await ActionEmergency().run(dispatcher, tracker("我摔倒了", "emergency", {"emergency_type": "急病受伤"}), {})
+    assert responses(dispatcher) == ["utter_emergency_medical", "utter_emergency_alert_failed"]
+
+
+async def test_callback_phone_is_validated_by_the_app(app: dict[str, Any]) -> None:
+    form = ValidateHandoffForm()
+    dispatcher = CollectingDispatcher()
+    ok = await form.validate_callback_phone("一三八 一二三四 五六七八", dispatcher, tracker("x"), {})
+    assert ok == {"callback_phone": "13812345678"} and dispatcher.messages == []
+    bad = await form.validate_callback_phone("一三八一二", dispatcher, tracker("x"), {})
+    assert bad == {"callback_phone": None}
+    assert "11位" in dispatcher.messages[0]["text"]
+
+
+async def test_handoff_records_a_callback_request(app: dict[str, Any]) -> None:
+    dispatcher = CollectingDispatcher()
+    t = tracker("转人工", "human_handoff", slots={"callback_phone": "13812345678"}, sender_id="handoff-1")
+    events = await ActionHumanHandoff().run(dispatcher, t, {})
+    assert rows(app["db"], "SELECT phone, message, status FROM handoff_request WHERE sender_id = ?", "handoff-1") == [
+        ("13812345678", "转人工", "待回电")
+    ]
+    text = dispatcher.messages[0]["text"]
+    assert "13812345678" in text and "居委会" in text
+    assert events == [SlotSet("callback_phone", None)]
+
+
+async def test_repeat_says_the_last_answer_again_slowly_when_asked() -> None:
+    said = [{"event": "bot", "text": "居委会今天的开放时间是上午9点到11点半。", "data": {}}]
+    dispatcher = CollectingDispatcher()
+    await ActionRepeat().run(dispatcher, tracker("说慢一点", "repeat", events=said), {})
+    (message,) = dispatcher.messages
+    assert message["text"] == said[0]["text"]
+    assert message["custom"] == {"repeat": True, "speech_rate": "slow"}
+
+
+async def test_repeat_with_nothing_said_yet() -> None:
+    dispatcher = CollectingDispatcher()
+    await ActionRepeat().run(dispatcher, tracker("再说一遍", "repeat"), {})
+    assert responses(dispatcher) == ["utter_nothing_to_repeat"]
+
+
+async def test_clarify_asks_about_the_best_real_guess_with_its_entities() -> None:
+    dispatcher = CollectingDispatcher()
+    t = tracker(
+        "居委会那个开门",
+        "nlu_fallback",
+        {"facility": "居委会"},
+        ranking=[("nlu_fallback", 0.5), ("greet", 0.3), ("ask_service_hours", 0.2)],
+    )
+    events = await ActionClarify().run(dispatcher, t, DOMAIN)
+    (message,) = dispatcher.messages
+    assert message["text"] == "您是想问办事时间（居委会）吗？"
+    assert [b["payload"] for b in message["buttons"]] == ['/ask_service_hours{"facility": "居委会"}', "/deny"]
+    assert events[0]["value"]["intent"] == "ask_service_hours"
+
+
+async def test_spoken_yes_replays_the_guess() -> None:
+    guess = {
+        "intent": "ask_service_hours",
+        "entities": [{"entity": "facility", "value": "居委会"}],
+        "text": "居委会那个开门",
+    }
+    events = await ActionAcceptGuess().run(
+        CollectingDispatcher(), tracker("是的", "affirm", slots={"fallback_guess": guess}), {}
+    )
+    assert events[0] == SlotSet("fallback_guess", None)
+    assert events[1] == ActionExecuted("action_listen")
+    replay = events[2]
+    assert replay["event"] == UserUttered("x")["event"]
+    assert replay["parse_data"]["intent"] == {"name": "ask_service_hours", "confidence": 1.0}
+    assert replay["parse_data"]["entities"] == guess["entities"]

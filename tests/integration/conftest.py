@@ -1,0 +1,68 @@
+"""The three processes, started exactly as `make run` starts them (bot.launcher.Stack), on
+ports of their own and a fresh database, once per database kind."""
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from sqlalchemy import Engine
+
+from bot.db import make_engine
+from bot.launcher import Stack
+from tests.databases import KINDS, fresh_database, skip_unless_available
+
+
+class Chat:
+    def __init__(self, stack: Stack) -> None:
+        self.stack = stack
+        self.http = httpx.Client(timeout=30)
+
+    def say(self, sender: str, text: str) -> list[dict[str, Any]]:
+        response = self.http.post(
+            f"{self.stack.urls['engine']}/webhooks/rest/webhook", json={"sender": sender, "message": text}
+        )
+        assert response.status_code == 200, response.text
+        return list(response.json())
+
+    def texts(self, sender: str, text: str) -> list[str]:
+        return [m["text"] for m in self.say(sender, text) if "text" in m]
+
+    def app_get(self, path: str, **params: str) -> Any:
+        from bot.config import get_settings
+
+        headers = {"Authorization": f"Bearer {get_settings().service_token}"}
+        response = self.http.get(f"{self.stack.urls['app']}{path}", params=params, headers=headers)
+        assert response.status_code == 200, response.text
+        return response.json()
+
+    def tracker(self, sender: str) -> dict[str, Any]:
+        response = self.http.get(f"{self.stack.urls['engine']}/conversations/{sender}/tracker")
+        assert response.status_code == 200
+        return dict(response.json())
+
+
+@pytest.fixture(scope="module", params=KINDS)
+def stack(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    skip_unless_available(request.param)
+    tmp: Path = tmp_path_factory.mktemp(request.param)
+    with fresh_database(request.param, tmp) as url:
+        running = Stack(engine_port=5105, actions_port=5155, app_port=8105, database_url=url, log_dir=tmp / "logs")
+        try:
+            running.start()
+            yield running
+        finally:
+            running.stop()
+
+
+@pytest.fixture(scope="module")
+def chat(stack: Stack) -> Chat:
+    return Chat(stack)
+
+
+@pytest.fixture(scope="module")
+def db(stack: Stack) -> Iterator[Engine]:
+    engine = make_engine(stack.database_url)
+    yield engine
+    engine.dispose()

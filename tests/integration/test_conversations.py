@@ -1,0 +1,133 @@
+"""Chinese conversations over the REST channel against the real engine, action server and app."""
+
+import uuid
+
+from sqlalchemy import Engine, create_engine, text
+
+from bot.launcher import Stack, tracker_store_url
+from tests.integration.conftest import Chat
+
+KNOWN_FACILITIES = ["居委会", "社区卫生站", "长者食堂"]
+
+
+def new_sender() -> str:
+    return f"resident-{uuid.uuid4().hex[:8]}"
+
+
+def rows(db: Engine, sql: str, **params: object) -> list[tuple[object, ...]]:
+    with db.connect() as conn:
+        return [tuple(r) for r in conn.execute(text(sql), params)]
+
+
+def test_greeting_says_what_it_can_do(chat: Chat) -> None:
+    (greeting,) = chat.texts(new_sender(), "侬好")
+    for skill in ("时间", "政策", "出租车", "爬楼机", "报修", "紧急"):
+        assert skill in greeting
+
+
+def test_hours_on_a_named_weekday_match_the_database(chat: Chat) -> None:
+    expected = chat.app_get("/api/facilities/居委会/hours", when="礼拜六")
+    assert chat.texts(new_sender(), "居委会礼拜六开门伐") == [expected["text"]]
+    assert "星期六" in expected["text"]
+
+
+def test_closing_time_today_said_the_short_way(chat: Chat) -> None:
+    expected = chat.app_get("/api/facilities/社区卫生站/hours", when="今天")
+    assert chat.texts(new_sender(), "卫生站今天几点关门") == [expected["text"]]
+
+
+def test_unknown_place_gets_an_honest_answer_and_the_list(chat: Chat) -> None:
+    (reply,) = chat.texts(new_sender(), "派出所几点开门")
+    assert "派出所" not in reply or "不知道" in reply
+    assert all(name in reply for name in KNOWN_FACILITIES)
+
+
+def test_policy_answers_come_from_the_database_and_follow_staff_edits(chat: Chat, db: Engine) -> None:
+    ((answer,),) = rows(db, "SELECT answer FROM policy WHERE topic = '电梯更新改造'")
+    assert chat.texts(new_sender(), "老电梯换新有补贴伐") == [answer]
+    with db.begin() as conn:
+        conn.execute(
+            text("UPDATE policy SET answer = :a WHERE topic = '电梯更新改造'"),
+            {"a": "补贴政策已更新，请到居委会咨询。"},
+        )
+    assert chat.texts(new_sender(), "换电梯有补贴伐") == ["补贴政策已更新，请到居委会咨询。"]
+
+
+def test_policy_facts_from_the_seeds(chat: Chat) -> None:
+    (terminal,) = chat.texts(new_sender(), "一网通办是啥")
+    assert "104" in terminal and "24小时" in terminal
+    (charging,) = chat.texts(new_sender(), "电瓶车到啥地方充电")
+    assert "充电桩" in charging and "飞线" in charging
+
+
+def test_repeat_and_slower(chat: Chat) -> None:
+    sender = new_sender()
+    first = chat.texts(sender, "长者食堂几点开饭")
+    assert chat.texts(sender, "再说一遍") == first
+    slower = chat.say(sender, "说慢一点")
+    assert [m["text"] for m in slower if "text" in m] == first
+    assert {"repeat": True, "speech_rate": "slow"} in [m.get("custom") for m in slower]
+
+
+def test_handoff_records_a_callback_with_the_spoken_number(chat: Chat, db: Engine) -> None:
+    sender = new_sender()
+    (ask,) = chat.texts(sender, "转人工")
+    assert "手机号" in ask
+    (done,) = chat.texts(sender, "一三八一二三四五六七八")
+    assert "13812345678" in done and "居委会" in done
+    assert rows(db, "SELECT phone, status FROM handoff_request WHERE sender_id = :s", s=sender) == [
+        ("13812345678", "待回电")
+    ]
+
+
+def test_emergency_interrupts_the_handoff_form(chat: Chat, db: Engine) -> None:
+    sender = new_sender()
+    chat.texts(sender, "找工作人员")
+    replies = chat.texts(sender, "我摔倒了爬不起来")
+    assert "120" in replies[0]
+    assert "通知" in replies[-1]
+    assert rows(db, "SELECT kind FROM alert WHERE sender_id = :s", s=sender) == [("急病受伤",)]
+    assert rows(db, "SELECT count(*) FROM handoff_request WHERE sender_id = :s", s=sender) == [(0,)]
+    # the form was dropped: the next message is answered as itself
+    assert "时间" in chat.texts(sender, "侬好")[0]
+
+
+def test_gas_and_smoke_get_their_own_numbers(chat: Chat, db: Engine) -> None:
+    gas, smoke = new_sender(), new_sender()
+    assert "962777" in chat.texts(gas, "燃气漏了")[0]
+    assert "119" in chat.texts(smoke, "家里冒烟了")[0]
+    assert rows(db, "SELECT kind FROM alert WHERE sender_id = :s", s=gas) == [("燃气泄漏",)]
+    assert rows(db, "SELECT kind FROM alert WHERE sender_id = :s", s=smoke) == [("火灾",)]
+
+
+def test_out_of_scope_is_refused_politely(chat: Chat) -> None:
+    (reply,) = chat.texts(new_sender(), "帮我买只股票")
+    assert "帮不上" in reply and "转人工" in reply
+
+
+def test_unsure_asks_about_the_top_guess_then_offers_staff(chat: Chat) -> None:
+    sender = new_sender()
+    replies = chat.say(sender, "那个那个东西")
+    events = chat.tracker(sender)["events"]
+    user = [e for e in events if e["event"] == "user"][-1]
+    assert user["parse_data"]["intent"]["name"] == "nlu_fallback"
+    assert replies[0]["text"].startswith("您是想") or "换个说法" in replies[0]["text"]
+    chat.texts(sender, "不是")
+    (last,) = chat.texts(sender, "那个那个东西")
+    assert "转人工" in last
+
+
+def test_conversation_survives_an_engine_restart(stack: Stack, chat: Chat, db: Engine) -> None:
+    sender = new_sender()
+    first = chat.texts(sender, "居委会几点开门")
+    stack.stop("engine")
+    stack.start_engine()
+    stack.wait_until_ready()
+    assert chat.texts(sender, "再说一遍") == first
+    # and the conversation is in the SQL tracker store (the same PostgreSQL, or SQLite's second file)
+    _, tracker_url = tracker_store_url(stack.database_url)
+    tracker_db = create_engine(tracker_url)
+    try:
+        assert rows(tracker_db, "SELECT count(*) FROM events WHERE sender_id = :s", s=sender)[0][0] >= 6
+    finally:
+        tracker_db.dispose()

@@ -80,6 +80,16 @@ def test_handoff_records_a_callback_with_the_spoken_number(chat: Chat, db: Engin
     ]
 
 
+def test_no_process_logs_a_phone_number_in_clear(stack: Stack, chat: Chat) -> None:
+    sender = new_sender()
+    chat.texts(sender, "转人工")
+    chat.texts(sender, "13987654321")
+    logs = {path.name: path.read_text(encoding="utf-8", errors="replace") for path in stack.log_dir.glob("*.log")}
+    assert set(logs) == {"engine.log", "actions.log", "app.log"}
+    for name, content in logs.items():
+        assert "13987654321" not in content, name
+
+
 def test_emergency_interrupts_the_handoff_form(chat: Chat, db: Engine) -> None:
     sender = new_sender()
     chat.texts(sender, "找工作人员")

@@ -4,7 +4,7 @@ Residents say 礼拜六, 明朝, 下半天: Shanghainese words are mapped to Man
 parser knows only Mandarin; the whole message is searched, not one entity (see DESIGN.md).
 """
 
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 import jionlp
 
@@ -30,8 +30,14 @@ def to_mandarin(text: str) -> str:
     return text
 
 
+_WEEKDAY_WORDS = ("星期", "周", "礼拜")
+
+
 def find_day(text: str, *, now: datetime) -> date | None:
-    """The first day the message speaks of, or None when it names no time at all."""
+    """The first day the message speaks of, or None when it names no time at all.
+
+    A bare weekday means the next one: asked on a Sunday, "礼拜六开门伐" is about the coming
+    Saturday, while JioNLP resolves it within the current week (yesterday)."""
     base = now.replace(tzinfo=None)  # JioNLP works in naive local time: ours is Shanghai's.
     try:
         found = jionlp.ner.extract_time(to_mandarin(text), time_base=base, with_parsing=True)
@@ -40,5 +46,9 @@ def find_day(text: str, *, now: datetime) -> date | None:
     for item in found:
         times = (item.get("detail") or {}).get("time")
         if isinstance(times, list) and times and isinstance(times[0], str) and times[0][:1].isdigit():
-            return datetime.strptime(times[0][:10], "%Y-%m-%d").date()
+            day = datetime.strptime(times[0][:10], "%Y-%m-%d").date()
+            said = str(item.get("text", ""))
+            if day < base.date() and any(w in said for w in _WEEKDAY_WORDS) and "上" not in said:
+                day += timedelta(days=7)
+            return day
     return None

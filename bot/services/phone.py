@@ -16,12 +16,12 @@ def normalize_phone(text: str) -> str:
     digits = re.sub(r"^(\+?86)(?=1\d{10}$)", "", digits)
     match = re.search(r"\d+", digits)
     if match is None:
-        raise PhoneError("没有听到号码。请一个数字一个数字地说，比如：一三八，一二三四，五六七八。")
+        raise PhoneError("没有听到号码。可以一个数字一个数字地说，比如：一三八，一二三四，五六七八。")
     number = match.group()
     if re.fullmatch(r"1[3-9]\d{9}", number):
         return number
     if re.fullmatch(r"(021)?\d{8}", number):
         return number if number.startswith("021") else f"021{number}"
     if number.startswith("1") and len(number) != 11:
-        raise PhoneError(f"手机号应该是11位，我听到的是{len(number)}位。请再说一遍。")
-    raise PhoneError("这个号码好像不对。请说11位手机号，或者8位座机号。")
+        raise PhoneError(f"手机号应该是11位，我听到的是{len(number)}位。")
+    raise PhoneError("这个号码好像不对，手机号是11位，座机号是8位。")

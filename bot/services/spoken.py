@@ -5,21 +5,23 @@ from datetime import date
 WEEKDAYS = ["星期一", "星期二", "星期三", "星期四", "星期五", "星期六", "星期日"]
 
 
-def clock(hhmm: str) -> str:
+def _part_of_day(hour: int) -> str:
+    if hour < 5:
+        return "凌晨"
+    if hour < 12:
+        return "上午"
+    if hour < 13:
+        return "中午"
+    if hour < 18:
+        return "下午"
+    return "晚上" if hour < 24 else "夜里"
+
+
+def clock(hhmm: str, *, with_part: bool = True) -> str:
     """ "08:30" → "上午8点半", "13:00" → "下午1点", "24:00" → "夜里12点"."""
     hour, minute = (int(part) for part in hhmm.split(":"))
-    if hour < 5:
-        part, h = "凌晨", hour
-    elif hour < 12:
-        part, h = "上午", hour
-    elif hour < 13:
-        part, h = "中午", hour
-    elif hour < 18:
-        part, h = "下午", hour - 12
-    elif hour < 24:
-        part, h = "晚上", hour - 12
-    else:
-        part, h = "夜里", 12
+    part = _part_of_day(hour) if with_part else ""
+    h = hour if hour <= 12 else (12 if hour == 24 else hour - 12)
     if minute == 0:
         return f"{part}{h}点"
     if minute == 30:
@@ -28,7 +30,9 @@ def clock(hhmm: str) -> str:
 
 
 def period(opens: str, closes: str) -> str:
-    return f"{clock(opens)}到{clock(closes)}"
+    """ "08:30"-"11:30" → "上午8点半到11点半": the part of day is said once when it is the same."""
+    same_part = _part_of_day(int(opens[:2])) == _part_of_day(int(closes[:2]))
+    return f"{clock(opens)}到{clock(closes, with_part=not same_part)}"
 
 
 def day_name(day: date, *, today: date) -> str:

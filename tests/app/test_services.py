@@ -8,7 +8,7 @@ import pytest
 from bot.privacy import MaskPersonalDataFilter, mask_phones
 from bot.services.chinese_time import find_day
 from bot.services.phone import PhoneError, normalize_phone
-from bot.services.spoken import clock
+from bot.services.spoken import clock, period
 
 SATURDAY = datetime(2026, 11, 21, 10, 0)
 
@@ -26,6 +26,13 @@ SATURDAY = datetime(2026, 11, 21, 10, 0)
 )
 def test_find_day(said: str, day: date) -> None:
     assert find_day(said, now=SATURDAY) == day
+
+
+def test_a_bare_weekday_already_past_means_the_coming_one() -> None:
+    sunday = datetime(2026, 11, 22, 9, 0)
+    assert find_day("居委会礼拜六开门伐", now=sunday) == date(2026, 11, 28)
+    assert find_day("星期天开伐", now=sunday) == date(2026, 11, 22)
+    assert find_day("上礼拜六", now=sunday) == date(2026, 11, 14)  # weeks run Monday to Sunday
 
 
 def test_no_time_means_none() -> None:
@@ -66,6 +73,18 @@ def test_impossible_phones_are_refused_with_a_reason(said: str) -> None:
 )
 def test_clock_words(hhmm: str, said: str) -> None:
     assert clock(hhmm) == said
+
+
+@pytest.mark.parametrize(
+    ("opens", "closes", "said"),
+    [
+        ("08:30", "11:30", "上午8点半到11点半"),
+        ("11:00", "13:00", "上午11点到下午1点"),
+        ("00:00", "24:00", "凌晨0点到夜里12点"),
+    ],
+)
+def test_periods_say_the_part_of_day_once(opens: str, closes: str, said: str) -> None:
+    assert period(opens, closes) == said
 
 
 def test_log_lines_mask_phone_numbers(caplog: pytest.LogCaptureFixture) -> None:

@@ -1,10 +1,10 @@
-"""Urgent alerts for staff. Recording one must never fail twice for the same message."""
+"""Urgent alerts for staff: emergencies now, later also urgent requests and rides."""
 
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from bot.models import Alert
+from bot.services.once import insert_once
 
 EMERGENCY_KINDS = ("急病受伤", "火灾", "燃气泄漏", "治安", "电梯困人", "未分类")
 
@@ -20,20 +20,10 @@ def raise_alert(
     source: str = "emergency",
 ) -> Alert:
     """Record an alert; the same (sender, message id) delivered twice gives the same alert."""
-    if message_id:
-        existing = session.scalar(select(Alert).where(Alert.sender_id == sender_id, Alert.message_id == message_id))
-        if existing is not None:
-            return existing
     alert = Alert(
         source=source, kind=kind, sender_id=sender_id, channel=channel, message=message, message_id=message_id
     )
-    session.add(alert)
-    try:
-        session.commit()
-    except IntegrityError:  # a concurrent duplicate won the race: return the stored one
-        session.rollback()
-        return session.scalars(select(Alert).where(Alert.sender_id == sender_id, Alert.message_id == message_id)).one()
-    return alert
+    return insert_once(session, alert)
 
 
 def open_alerts(session: Session) -> list[Alert]:

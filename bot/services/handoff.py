@@ -2,12 +2,11 @@
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from bot.models import HandoffRequest
 from bot.services import knowledge
+from bot.services.once import insert_once
 
 STAFF_DESK = "居委会"
 
@@ -21,22 +20,8 @@ def request_callback(
     message: str,
     message_id: str | None = None,
 ) -> HandoffRequest:
-    if message_id:
-        existing = session.scalar(
-            select(HandoffRequest).where(HandoffRequest.sender_id == sender_id, HandoffRequest.message_id == message_id)
-        )
-        if existing is not None:
-            return existing
     row = HandoffRequest(sender_id=sender_id, channel=channel, phone=phone, message=message, message_id=message_id)
-    session.add(row)
-    try:
-        session.commit()
-    except IntegrityError:
-        session.rollback()
-        return session.scalars(
-            select(HandoffRequest).where(HandoffRequest.sender_id == sender_id, HandoffRequest.message_id == message_id)
-        ).one()
-    return row
+    return insert_once(session, row)
 
 
 def where_to_find_staff(session: Session, *, now: datetime) -> str:

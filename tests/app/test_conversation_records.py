@@ -67,3 +67,10 @@ def test_parse_phone(client: TestClient) -> None:
     refused = client.post("/api/parse/phone", json={"text": "我不晓得"})
     assert refused.status_code == 422
     assert "号码" in refused.json()["detail"]
+
+
+def test_callback_request_delivered_twice_is_stored_once(client: TestClient, seeded: sessionmaker[Session]) -> None:
+    body = {"sender_id": "r5", "channel": "rest", "message": "转人工", "message_id": "m-twice"}
+    first, again = client.post("/api/handoffs", json=body), client.post("/api/handoffs", json=body)
+    assert first.json()["id"] == again.json()["id"]
+    assert count(seeded, HandoffRequest) == 1

@@ -29,6 +29,11 @@ class Chat:
     def texts(self, sender: str, text: str) -> list[str]:
         return [m["text"] for m in self.say(sender, text) if "text" in m]
 
+    def parse(self, text: str) -> dict[str, Any]:
+        response = self.http.post(f"{self.stack.urls['engine']}/model/parse", json={"text": text})
+        assert response.status_code == 200
+        return dict(response.json())
+
     def app_get(self, path: str, **params: str) -> Any:
         from bot.config import get_settings
 

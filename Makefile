@@ -48,6 +48,7 @@ run: install $(MODEL)
 	$(APP_PY) -m bot.launcher
 
 test: install $(MODEL)
+	$(MAKE) --no-print-directory lint
 	$(RASA) data validate --config config.yml --domain domain.yml --data nlu_data
 	$(RASA) test core --model $(MODEL) --stories tests/stories --fail-on-prediction-errors --out results/core
 	$(RASA) test nlu --model $(MODEL) --nlu tests/nlu_test_set.yml --out results/nlu

@@ -22,3 +22,13 @@ def test_every_api_route_refuses_a_missing_or_wrong_token(client: TestClient) ->
         for headers in ({}, {"Authorization": "Bearer wrong"}, {"Authorization": "Basic abc"}):
             response = client.request(method, url, headers=headers, json={})
             assert response.status_code == 401, (method, path, headers)
+
+
+def test_api_docs_load_their_assets_from_the_app_not_a_cdn(client: TestClient) -> None:
+    page = client.get("/docs")
+    assert page.status_code == 200
+    assert "cdn" not in page.text.lower() and "http" not in page.text.replace("http-equiv", "")
+    for asset in ("/static/swagger-ui/swagger-ui-bundle.js", "/static/swagger-ui/swagger-ui.css"):
+        assert asset in page.text
+        response = client.get(asset)
+        assert response.status_code == 200 and len(response.content) > 10_000

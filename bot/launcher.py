@@ -28,14 +28,10 @@ def tracker_store_url(database_url: str) -> tuple[str, str]:
     if database_url.startswith("sqlite"):
         app_file = Path(database_url.split("///", 1)[1])
         return "sqlite", f"sqlite:///{app_file.with_name('rasa_tracker.db')}"
-    if database_url.startswith("postgresql"):
-        _scheme, rest = database_url.split("://", 1)
+    scheme, rest = database_url.split("://", 1)
+    if scheme.startswith("postgresql"):
         return "postgresql", f"postgresql://{rest}"  # the engine's environment has psycopg2
-    raise ValueError(f"unsupported DATABASE_URL for the tracker store: {scheme_of(database_url)}")
-
-
-def scheme_of(url: str) -> str:
-    return url.split(":", 1)[0]
+    raise ValueError(f"unsupported DATABASE_URL for the tracker store: {scheme}")
 
 
 @dataclass

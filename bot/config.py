@@ -20,6 +20,9 @@ class Settings(BaseSettings):
     app_host: str = "127.0.0.1"
     app_port: int = 8000
     log_level: str = "INFO"
+    # Taxi dispatch: empty URL = staff dispatch by hand (申程出行 by phone); else a provider API.
+    taxi_dispatch_url: str = ""
+    taxi_dispatch_key: str = ""
 
 
 @lru_cache

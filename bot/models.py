@@ -8,10 +8,12 @@ from sqlalchemy import (
     Date,
     DateTime,
     ForeignKey,
+    Index,
     Integer,
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -111,3 +113,132 @@ class Alert(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
     acknowledged_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     acknowledged_by: Mapped[str | None] = mapped_column(String(64))
+
+
+# --- Bookings and requests -------------------------------------------------------------------
+# Each record carries a short number a resident can read out (digits, first digit = kind), the
+# conversation it came from, and an idempotency key: the action's retry of the same confirmation
+# finds the row written the first time instead of writing a second one.
+
+
+class TaxiBooking(Base):
+    __tablename__ = "taxi_booking"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    number: Mapped[str] = mapped_column(String(8), unique=True)
+    idempotency_key: Mapped[str] = mapped_column(String(200), unique=True)
+    sender_id: Mapped[str] = mapped_column(String(128), index=True)
+    channel: Mapped[str] = mapped_column(String(32), default="")
+    phone: Mapped[str] = mapped_column(String(20), index=True)
+    pickup: Mapped[str] = mapped_column(String(200))
+    destination: Mapped[str] = mapped_column(String(200))
+    pickup_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+    asap: Mapped[bool] = mapped_column(Boolean, default=False)
+    urgent: Mapped[bool] = mapped_column(Boolean, default=False)
+    passengers: Mapped[int] = mapped_column(Integer, default=1)
+    assistance: Mapped[str] = mapped_column(String(100), default="")
+    status: Mapped[str] = mapped_column(String(16), default="待派车", index=True)
+    dispatcher: Mapped[str] = mapped_column(String(16), default="staff")
+    provider_ref: Mapped[str | None] = mapped_column(String(64))
+    plate: Mapped[str | None] = mapped_column(String(16))
+    car: Mapped[str | None] = mapped_column(String(64))
+    eta_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)
+
+
+class ClimberMachine(Base):
+    """One 电动载人爬楼机 with the operator who runs it: the scarce resource being booked."""
+
+    __tablename__ = "climber_machine"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(64), unique=True)
+    operator_name: Mapped[str] = mapped_column(String(64), default="")
+    operator_phone: Mapped[str] = mapped_column(String(20), default="")
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+
+
+class ClimberServicePeriod(Base):
+    """When the machines work: a weekday period cut into bookable slots of `slot_minutes`."""
+
+    __tablename__ = "climber_service_period"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    weekday: Mapped[int] = mapped_column(Integer)  # 0 = Monday … 6 = Sunday
+    starts: Mapped[str] = mapped_column(String(5))
+    ends: Mapped[str] = mapped_column(String(5))
+    slot_minutes: Mapped[int] = mapped_column(Integer, default=120)
+
+
+class ClimberBooking(Base):
+    __tablename__ = "climber_booking"
+    # The database itself refuses a second live booking of one machine for one slot; a
+    # cancelled booking no longer counts, so cancelling frees the slot.
+    __table_args__ = (
+        Index(
+            "uq_climber_machine_slot_live",
+            "machine_id",
+            "slot_start",
+            unique=True,
+            postgresql_where=text("status <> '已取消'"),
+            sqlite_where=text("status <> '已取消'"),
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    number: Mapped[str] = mapped_column(String(8), unique=True)
+    idempotency_key: Mapped[str] = mapped_column(String(200), unique=True)
+    sender_id: Mapped[str] = mapped_column(String(128), index=True)
+    channel: Mapped[str] = mapped_column(String(32), default="")
+    phone: Mapped[str] = mapped_column(String(20), index=True)
+    machine_id: Mapped[int] = mapped_column(ForeignKey("climber_machine.id"))
+    slot_start: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+    slot_end: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    building: Mapped[str] = mapped_column(String(32))
+    floor: Mapped[int] = mapped_column(Integer)
+    room: Mapped[str] = mapped_column(String(16), default="")
+    direction: Mapped[str] = mapped_column(String(8))
+    purpose: Mapped[str] = mapped_column(String(200), default="")
+    status: Mapped[str] = mapped_column(String(16), default="已预约", index=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)
+
+    machine: Mapped[ClimberMachine] = relationship()
+
+
+class ResidentRequest(Base):
+    """诉求/报修: something staff dispatch to a department and follow up (接诉即办)."""
+
+    __tablename__ = "resident_request"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    number: Mapped[str] = mapped_column(String(8), unique=True)
+    idempotency_key: Mapped[str] = mapped_column(String(200), unique=True)
+    sender_id: Mapped[str] = mapped_column(String(128), index=True)
+    channel: Mapped[str] = mapped_column(String(32), default="")
+    phone: Mapped[str] = mapped_column(String(20), index=True)
+    category: Mapped[str] = mapped_column(String(16), index=True)
+    description: Mapped[str] = mapped_column(Text, default="")
+    location: Mapped[str] = mapped_column(String(200), default="")
+    urgent: Mapped[bool] = mapped_column(Boolean, default=False)
+    status: Mapped[str] = mapped_column(String(16), default="已受理", index=True)
+    department: Mapped[str] = mapped_column(String(32), default="")
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)
+
+
+class StatusChange(Base):
+    """Every status a booking or request went through, with who moved it and why."""
+
+    __tablename__ = "status_change"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    record_kind: Mapped[str] = mapped_column(String(16))  # taxi | climber | request
+    record_id: Mapped[int] = mapped_column(Integer)
+    status: Mapped[str] = mapped_column(String(16))
+    note: Mapped[str] = mapped_column(Text, default="")
+    actor: Mapped[str] = mapped_column(String(64), default="")
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    __table_args__ = (Index("ix_status_change_record", "record_kind", "record_id"),)

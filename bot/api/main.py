@@ -4,7 +4,7 @@ from fastapi import Depends, FastAPI
 from fastapi_offline import FastAPIOffline
 
 from bot.api.deps import require_service_token
-from bot.api.routes import conversation, health, knowledge
+from bot.api.routes import bookings, conversation, forms, health, knowledge
 
 
 def create_app() -> FastAPI:
@@ -15,6 +15,8 @@ def create_app() -> FastAPI:
     protected = [Depends(require_service_token)]
     app.include_router(knowledge.router, prefix="/api", dependencies=protected)
     app.include_router(conversation.router, prefix="/api", dependencies=protected)
+    app.include_router(forms.router, prefix="/api", dependencies=protected)
+    app.include_router(bookings.router, prefix="/api", dependencies=protected)
     return app
 
 

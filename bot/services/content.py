@@ -13,7 +13,7 @@ import yaml
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from bot.models import Facility, HoursException, OpeningPeriod, Policy
+from bot.models import ClimberMachine, ClimberServicePeriod, Facility, HoursException, OpeningPeriod, Policy
 
 WEEKDAY_KEYS = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 
@@ -28,6 +28,7 @@ class LoadResult:
     policies_added: int = 0
     facilities_kept: int = 0
     policies_kept: int = 0
+    machines_added: int = 0
 
 
 def _hhmm(value: str) -> str:
@@ -93,8 +94,36 @@ def load_content(session: Session, *, path: Path, overwrite: bool = False) -> Lo
             policy.needs_confirmation = bool(item.get("needs_confirmation", False))
             session.add(policy)
             result.policies_added += 1
+        result.machines_added = _load_stair_climber(session, data.get("stair_climber") or {}, overwrite=overwrite)
         session.commit()
     except Exception:
         session.rollback()
         raise
     return result
+
+
+def _load_stair_climber(session: Session, data: dict[str, Any], *, overwrite: bool) -> int:
+    """Machines are added by name; the service schedule is seeded only while there is none."""
+    added = 0
+    for item in data.get("machines") or []:
+        if session.scalar(select(ClimberMachine).where(ClimberMachine.name == item["name"])) is None:
+            session.add(
+                ClimberMachine(
+                    name=item["name"],
+                    operator_name=item.get("operator", ""),
+                    operator_phone=str(item.get("operator_phone", "")),
+                )
+            )
+            added += 1
+    has_schedule = session.scalar(select(ClimberServicePeriod.id).limit(1)) is not None
+    if data.get("service") and (overwrite or not has_schedule):
+        for old in session.scalars(select(ClimberServicePeriod)):
+            session.delete(old)
+        minutes = int(data.get("slot_minutes", 120))
+        if not 15 <= minutes <= 480:
+            raise ContentError(f"stair_climber.slot_minutes out of range: {minutes}")
+        for weekday, key in enumerate(WEEKDAY_KEYS):
+            for pair in data["service"].get(key) or []:
+                starts, ends = _period(pair)
+                session.add(ClimberServicePeriod(weekday=weekday, starts=starts, ends=ends, slot_minutes=minutes))
+    return added

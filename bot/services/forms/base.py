@@ -1,0 +1,177 @@
+"""How a form turn works, for every form the bot runs.
+
+The Rasa form only keeps the slots; each turn the action server sends the resident's words and
+the slots here, and gets back the slots to set, the next slot to ask for and what to say. So the
+rules for what counts as an answer live in one place, in the app, next to the data they check.
+
+Modes: "activate" (the form starts: slots are cleared, then filled from the first message),
+"answer" (the resident answered the requested slot) and "resume" (the form comes back after an
+interruption, e.g. an opening-hours question: nothing new to read, just ask again).
+"""
+
+import re
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from bot.services import answers
+
+YES_NO_BUTTONS = [{"title": "对", "payload": "/affirm"}, {"title": "不对", "payload": "/deny"}]
+
+
+@dataclass
+class Turn:
+    mode: str
+    text: str
+    intent: str
+    entities: list[dict[str, Any]]
+    slots: dict[str, Any]
+    requested_slot: str | None
+    sender_id: str
+    channel: str
+    message_id: str | None
+    now: datetime
+
+
+@dataclass
+class Say:
+    text: str
+    buttons: list[dict[str, str]] = field(default_factory=list)
+
+
+@dataclass
+class Reply:
+    slots: dict[str, Any]
+    next_slot: str | None
+    say: list[Say] = field(default_factory=list)
+    # False: the words were no answer to the question, so an interrupting intent may take over.
+    understood: bool = True
+    # An emergency kind spotted in the words (someone trapped, gas, fire): the engine answers it.
+    danger: str | None = None
+
+
+@dataclass
+class Outcome:
+    """What one answer gave: slots to set, and optionally a short note said before the question."""
+
+    updates: dict[str, Any] = field(default_factory=dict)
+    note: str = ""
+    understood: bool = True
+    danger: str | None = None
+
+
+NOT_UNDERSTOOD = Outcome(note="不好意思，没听明白。", understood=False)
+
+
+class Form:
+    """A form: `slots` are asked in order; subclasses read answers and word the questions."""
+
+    name = ""
+    slots: tuple[str, ...] = ()
+    extra_slots: tuple[str, ...] = ()  # kept between turns but never asked for
+    cancelled_text = "好的，不办了。有事再叫我。"
+
+    def all_slots(self) -> tuple[str, ...]:
+        return self.slots + self.extra_slots
+
+    def prefill(self, session: Session, turn: Turn, state: dict[str, Any]) -> Outcome:
+        return Outcome()
+
+    def parse(self, session: Session, turn: Turn, slot: str, state: dict[str, Any]) -> Outcome:
+        raise NotImplementedError
+
+    def ask(self, session: Session, turn: Turn, slot: str, state: dict[str, Any]) -> Say:
+        raise NotImplementedError
+
+    def next_slot(self, session: Session, turn: Turn, state: dict[str, Any]) -> str | None:
+        return next((slot for slot in self.slots if state.get(slot) is None), None)
+
+    def fill(self, session: Session, turn: Turn) -> Reply:
+        names = self.all_slots()
+        if turn.mode == "activate":
+            state: dict[str, Any] = dict.fromkeys(names)
+            outcome = self.prefill(session, turn, state)
+        else:
+            state = {name: turn.slots.get(name) for name in names}
+            outcome = Outcome()
+            if turn.mode == "answer":
+                if turn.intent == "cancel_booking" or answers.is_cancel(turn.text):
+                    return self.cancel()
+                if turn.intent == "repeat":
+                    outcome = Outcome()  # asking the same question again is the repeat
+                elif turn.requested_slot in names:
+                    outcome = self.parse(session, turn, turn.requested_slot, state)
+                else:
+                    outcome = NOT_UNDERSTOOD
+        state.update(outcome.updates)
+        next_slot = self.next_slot(session, turn, state)  # may remember what it looked up in state
+        changed = {name: state[name] for name in names if turn.mode == "activate" or state[name] != turn.slots.get(name)}
+        say = [Say(outcome.note)] if outcome.note else []
+        if next_slot is not None:
+            say.append(self.ask(session, turn, next_slot, state))
+        if not changed and turn.requested_slot:
+            # Rasa's form needs at least one slot event, or it takes the turn as "not for me".
+            changed = {turn.requested_slot: state.get(turn.requested_slot)}
+        return Reply(
+            slots=changed,
+            next_slot=next_slot,
+            say=say,
+            understood=outcome.understood,
+            danger=outcome.danger,
+        )
+
+    def cancel(self) -> Reply:
+        slots: dict[str, Any] = dict.fromkeys(self.all_slots())
+        slots["form_cancelled"] = True
+        return Reply(slots=slots, next_slot=None, say=[Say(self.cancelled_text)])
+
+
+def correction_target(text: str, fields: dict[str, str]) -> str | None:
+    """Which item a "不对，…" is about, from the words that name it (first match wins)."""
+    return next((slot for slot, words in fields.items() if re.search(words, text)), None)
+
+
+def confirm(
+    form: Form,
+    session: Session,
+    turn: Turn,
+    state: dict[str, Any],
+    *,
+    confirm_slot: str,
+    fields: dict[str, str],
+) -> Outcome:
+    """The answer to a read-back. 对 → confirmed. "时间不对，是后天上午" → that item is changed
+    in place and read back again. "地址不对" → that item is asked again. A bare 不对 → which one?"""
+    text = turn.text
+    target = correction_target(text, fields)
+    verdict = answers.yes_no(text, turn.intent)
+    if target is None and verdict is True:
+        return Outcome({confirm_slot: True})
+    if target is None:
+        # A new value without naming the item ("是后天上午") still says which item it is.
+        for slot in fields:
+            outcome = form.parse(session, turn, slot, dict(state))
+            if slot.endswith(_GUESSABLE) and outcome.understood and outcome.updates and not outcome.note:
+                return Outcome(outcome.updates, note="好的，改过来了。")
+        return Outcome(note="哪一项不对？您可以说：时间不对、地址不对、电话不对。")
+    said = turn
+    if target.endswith(_FREE_TEXT):
+        # "不是六院，是瑞金": the new place is what follows 是/改成; "地址不对" alone has none.
+        marker = re.search(r".*(?:是|改成|改到|换成|应该)(.+)$", turn.text)
+        said = replace(turn, text=marker.group(1) if marker else "")
+    outcome = form.parse(session, said, target, dict(state)) if said.text else Outcome(understood=False)
+    if outcome.understood and outcome.updates and target in outcome.updates and outcome.updates[target] is not None:
+        return Outcome(outcome.updates, note=outcome.note or "好的，改过来了。")
+    return Outcome({target: None, **{k: None for k in _companions(form, target)}}, note="好的，我们重新说一下。")
+
+
+# Items with a recognisable shape may be changed without being named ("是后天上午"); a free-text
+# place could be anything, so it is only taken after its name and a 是/改成.
+_GUESSABLE = ("_time", "_phone", "_passengers")
+_FREE_TEXT = ("_pickup", "_destination", "_purpose", "_description", "_location")
+
+
+def _companions(form: Form, slot: str) -> tuple[str, ...]:
+    return getattr(form, "companions", {}).get(slot, ())

@@ -1,0 +1,139 @@
+"""Finding the resident's record for "我叫的车到哪里了" and "取消…": their own recent records
+first; otherwise the six-digit number plus the phone on the record (a number alone shows nothing).
+"""
+
+import re
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from bot.services import answers, phone, records, resident_requests, stair_climber, taxi
+from bot.services.forms.base import YES_NO_BUTTONS, NOT_UNDERSTOOD, Form, Outcome, Say, Turn
+from bot.services.forms.taxi import phone_outcome
+
+KIND_WORDS = (
+    ("climber", r"爬楼|机器"),
+    ("taxi", r"车|差头|叉头|茶头|出租|司机|车牌"),
+    ("request", r"报修|反映|诉求|投诉|修|举报|处理|办得|单子"),
+)
+UNKNOWN = "unknown"  # the resident does not know the number
+
+
+def kinds_in(text: str) -> list[str]:
+    found = [kind for kind, words in KIND_WORDS if re.search(words, text)]
+    return found[:1] or list(records.MODELS)
+
+
+def describe(record: records.Record, *, now: datetime) -> str:
+    if isinstance(record, records.TaxiBooking):
+        return taxi.describe(record, now=now)
+    if isinstance(record, records.ClimberBooking):
+        return stair_climber.describe(record, now=now)
+    return resident_requests.describe(record, now=now)
+
+
+def resolve(session: Session, *, sender_id: str, state: dict[str, Any], now: datetime) -> list[records.Record]:
+    """The records a lookup may show: by number (owner only), else the resident's own."""
+    number = state.get("lookup_number")
+    if number and number != UNKNOWN:
+        found = records.find_by_number(session, number=number, phone=state.get("lookup_phone"), sender_id=sender_id)
+        return [found] if found else []
+    kinds = state.get("lookup_kinds") or list(records.MODELS)
+    return records.find_own(session, sender_id=sender_id, kinds=kinds, now=now)
+
+
+def _phone_in(text: str) -> str | None:
+    if re.search(r"1[3-9]\d{9}", re.sub(r"\s", "", answers.digits_of(text))):
+        try:
+            return phone.normalize_phone(text)
+        except phone.PhoneError:
+            return None
+    return None
+
+
+class StatusForm(Form):
+    name = "status_form"
+    slots = ("lookup_number", "lookup_phone")
+    extra_slots = ("lookup_kinds",)
+    cancelled_text = "好的。有事再叫我。"
+
+    def prefill(self, session: Session, turn: Turn, state: dict[str, Any]) -> Outcome:
+        return Outcome(
+            {
+                "lookup_kinds": kinds_in(turn.text),
+                "lookup_number": answers.short_number(turn.text),
+                "lookup_phone": _phone_in(turn.text),
+            }
+        )
+
+    def parse(self, session: Session, turn: Turn, slot: str, state: dict[str, Any]) -> Outcome:
+        if slot == "lookup_number":
+            number = answers.short_number(turn.text)
+            if number:
+                return Outcome({"lookup_number": number, "lookup_phone": _phone_in(turn.text) or state.get("lookup_phone")})
+            if re.search(r"不记得|记不得|忘|不知道|勿晓得|弗晓得|没有", turn.text):
+                return Outcome({"lookup_number": UNKNOWN})
+            return Outcome(note="编号是六位数字，比如：三零五一二七。", understood=False)
+        if slot == "lookup_phone":
+            return phone_outcome(turn.text, slot)
+        return NOT_UNDERSTOOD
+
+    def next_slot(self, session: Session, turn: Turn, state: dict[str, Any]) -> str | None:
+        number = state.get("lookup_number")
+        if number == UNKNOWN:
+            return None
+        if not number:
+            own = resolve(session, sender_id=turn.sender_id, state=state, now=turn.now)
+            return None if own else "lookup_number"
+        if state.get("lookup_phone") or resolve(session, sender_id=turn.sender_id, state=state, now=turn.now):
+            return None
+        return "lookup_phone"
+
+    def ask(self, session: Session, turn: Turn, slot: str, state: dict[str, Any]) -> Say:
+        if slot == "lookup_number":
+            return Say("请说一下编号，就是登记时告诉您的六位数字。记不得也没关系，请说“记不得”。")
+        return Say("为了保护您的信息，请再说一下登记时留的手机号码。")
+
+
+class CancelForm(StatusForm):
+    """Like the status lookup, then which record and 对吗 before anything is cancelled."""
+
+    name = "cancel_form"
+    slots = ("lookup_number", "lookup_phone", "cancel_target", "cancel_confirmed")
+    cancelled_text = "好的，不取消了。"
+
+    def fill(self, session: Session, turn: Turn) -> Any:
+        # In this form "不要了/取消" is what the resident wants, not a reason to stop asking.
+        if turn.mode == "answer":
+            turn.intent = "" if turn.intent == "cancel_booking" else turn.intent
+            turn.text = re.sub(r"取消|撤销|退掉", "", turn.text)
+        return super().fill(session, turn)
+
+    def parse(self, session: Session, turn: Turn, slot: str, state: dict[str, Any]) -> Outcome:
+        if slot == "cancel_confirmed":
+            verdict = answers.yes_no(turn.text, turn.intent)
+            if verdict is None:
+                return Outcome(note="要取消就说“对”，不取消就说“不对”。", understood=False)
+            return Outcome({"cancel_confirmed": verdict})
+        return super().parse(session, turn, slot, state)
+
+    def next_slot(self, session: Session, turn: Turn, state: dict[str, Any]) -> str | None:
+        identity = super().next_slot(session, turn, state)
+        if identity is not None:
+            return identity
+        if state.get("cancel_target") is None:
+            found = [r for r in resolve(session, sender_id=turn.sender_id, state=state, now=turn.now) if records.is_open(r)]
+            state["cancel_target"] = found[0].number if found else "none"
+        if state["cancel_target"] == "none" or state.get("cancel_confirmed") is not None:
+            return None
+        return "cancel_confirmed"
+
+    def ask(self, session: Session, turn: Turn, slot: str, state: dict[str, Any]) -> Say:
+        if slot == "cancel_confirmed":
+            record = records.find_by_number(
+                session, number=state["cancel_target"], phone=state.get("lookup_phone"), sender_id=turn.sender_id
+            )
+            what = describe(record, now=turn.now).rstrip("。") if record else f"编号{state['cancel_target']}"
+            return Say(f"{what}。要取消这个吗？", YES_NO_BUTTONS)
+        return super().ask(session, turn, slot, state)

@@ -1,0 +1,155 @@
+"""The stair-climber form: phone, building and floor, direction, a free slot (the nearest free
+one offered when the wanted one is full), purpose, then a read-back and 对吗."""
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from bot.services import answers, chinese_time, stair_climber
+from bot.services.forms.base import YES_NO_BUTTONS, NOT_UNDERSTOOD, Form, Outcome, Say, Turn, confirm
+from bot.services.forms.taxi import local, phone_outcome
+
+MAX_FLOOR = 40
+
+
+class StairClimberForm(Form):
+    name = "stair_climber_form"
+    slots = (
+        "climber_phone",
+        "climber_building",
+        "climber_floor",
+        "climber_direction",
+        "climber_time",
+        "climber_purpose",
+        "climber_confirmed",
+    )
+    extra_slots = ("climber_room", "climber_offer")
+    cancelled_text = "好的，爬楼机不约了。有事再叫我。"
+    companions = {"climber_building": ("climber_floor", "climber_room")}
+    corrections = {
+        "climber_phone": r"电话|号码|手机",
+        "climber_building": r"几号楼|楼号|号楼|地址|房间|几室",
+        "climber_floor": r"楼层|几楼|层",
+        "climber_direction": r"上楼|下楼|往返|来回|方向",
+        "climber_purpose": r"做啥|做什么|干什么|事情|目的",
+        "climber_time": r"时间|几点|辰光|钟点|日子|哪天|今天|明天|后天|上午|下午|早上|晚上|礼拜|星期|点",
+    }
+
+    def prefill(self, session: Session, turn: Turn, state: dict[str, Any]) -> Outcome:
+        updates: dict[str, Any] = {}
+        where = self._address(turn.text)
+        if where.updates.get("climber_building"):
+            updates.update(where.updates)
+        way = answers.direction(turn.text.replace("爬楼", ""))
+        if way:
+            updates["climber_direction"] = way
+        if chinese_time.find_time(turn.text, now=turn.now) is not None:
+            when = self._time(session, turn, state)
+            updates.update(when.updates)
+            return Outcome(updates, note=when.note)
+        return Outcome(updates)
+
+    @staticmethod
+    def _address(text: str) -> Outcome:
+        found: dict[str, Any] = {}
+        building = answers.building(text)
+        if building:
+            found["climber_building"] = building
+        floor, room = answers.floor_and_room(text)
+        if floor is not None:
+            if not 1 <= floor <= MAX_FLOOR:
+                return Outcome(note="楼层好像不对，请再说一遍，比如：六楼。")
+            found["climber_floor"] = floor
+            found["climber_room"] = room
+        return Outcome(found) if found else NOT_UNDERSTOOD
+
+    def _time(self, session: Session, turn: Turn, state: dict[str, Any]) -> Outcome:
+        found = chinese_time.find_time(turn.text, now=turn.now)
+        if found is None:
+            return NOT_UNDERSTOOD
+        choice = stair_climber.choose_slot(
+            session, start=found.start, end=found.end, has_clock=found.has_clock and not found.asap, now=turn.now
+        )
+        if choice.slot is not None:
+            return Outcome({"climber_time": choice.slot.start.isoformat(), "climber_offer": None})
+        said = stair_climber.slot_text(found.start, now=turn.now) if found.has_clock else "这个时间"
+        notes = {
+            "past": "这个时间来不及了，爬楼机要提前半小时约。",
+            "closed": f"爬楼机的服务时间是{stair_climber.service_hours_text(session)}。",
+            "full": f"{said}已经约满了。",
+        }
+        offer = choice.alternatives[0].start.isoformat() if choice.alternatives else None
+        if offer is None:
+            return Outcome({"climber_time": None, "climber_offer": None}, note=notes[choice.reason] + "最近两个礼拜都约满了，请说“转人工”请工作人员安排。")
+        return Outcome({"climber_time": None, "climber_offer": offer}, note=notes[choice.reason])
+
+    def parse(self, session: Session, turn: Turn, slot: str, state: dict[str, Any]) -> Outcome:
+        text = turn.text
+        if slot == "climber_phone":
+            return phone_outcome(text, slot)
+        if slot == "climber_building":
+            return self._address(text)
+        if slot == "climber_floor":
+            floor, room = answers.floor_and_room(text)
+            if floor is None:
+                bare = answers.to_int(text.strip(" 楼层啊呀额"))
+                floor = bare
+            if floor is None:
+                return NOT_UNDERSTOOD
+            if not 1 <= floor <= MAX_FLOOR:
+                return Outcome(note="楼层好像不对，请再说一遍，比如：六楼。")
+            return Outcome({"climber_floor": floor, "climber_room": room or state.get("climber_room") or ""})
+        if slot == "climber_direction":
+            way = answers.direction(text)
+            return Outcome({"climber_direction": way}) if way else NOT_UNDERSTOOD
+        if slot == "climber_time":
+            offer = state.get("climber_offer")
+            if offer and chinese_time.find_time(text, now=turn.now) is None:
+                verdict = answers.yes_no(text, turn.intent)
+                if verdict is True:
+                    # Check again: someone may have taken it while we were asking.
+                    start = datetime.fromisoformat(offer)
+                    slot_now = stair_climber.choose_slot(session, start=start, end=start, has_clock=True, now=turn.now)
+                    if slot_now.slot is not None:
+                        return Outcome({"climber_time": offer, "climber_offer": None})
+                    return self._time(session, turn, state)
+                if verdict is False:
+                    return Outcome({"climber_offer": None}, note="好的。")
+            return self._time(session, turn, state)
+        if slot == "climber_purpose":
+            purpose = answers.place(text) or text.strip()
+            return Outcome({"climber_purpose": purpose[:200]}) if purpose else NOT_UNDERSTOOD
+        if slot == "climber_confirmed":
+            return confirm(self, session, turn, state, confirm_slot=slot, fields=self.corrections)
+        return NOT_UNDERSTOOD
+
+    def ask(self, session: Session, turn: Turn, slot: str, state: dict[str, Any]) -> Say:
+        if slot == "climber_phone":
+            return Say("请说一下您的手机号码，操作员上门前会打电话给您。")
+        if slot == "climber_building":
+            return Say("您住几号楼、几楼？比如：五号楼六楼602室。")
+        if slot == "climber_floor":
+            return Say(f"{state.get('climber_building') or ''}几楼？")
+        if slot == "climber_direction":
+            return Say(
+                "是下楼、上楼，还是往返？",
+                [{"title": t, "payload": t} for t in stair_climber.DIRECTIONS],
+            )
+        if slot == "climber_time":
+            offer = state.get("climber_offer")
+            if offer:
+                return Say(f"{stair_climber.slot_text(local(offer), now=turn.now)}可以吗？", YES_NO_BUTTONS)
+            return Say("想约什么时间？比如：明天上午九点。")
+        if slot == "climber_purpose":
+            return Say("下楼是去做什么？比如：去医院看病。")
+        return Say(self.read_back(session, turn, state), YES_NO_BUTTONS)
+
+    def read_back(self, session: Session, turn: Turn, state: dict[str, Any]) -> str:
+        start = local(state["climber_time"])
+        room = f"{state['climber_room']}室" if state.get("climber_room") else ""
+        return (
+            f"我读一遍：{stair_climber.slot_text(start, now=turn.now)}，{state['climber_building']}"
+            f"{state['climber_floor']}楼{room}，{state['climber_direction']}，{state['climber_purpose']}，"
+            f"电话{state['climber_phone']}。对吗？"
+        )

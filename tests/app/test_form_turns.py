@@ -1,0 +1,228 @@
+"""Form turns through the API, as the action server drives them: what is asked, what is filled,
+what a correction changes, and the kind explanations for past times, full slots and bad phones.
+The clock is Saturday 2026-11-21 10:00 in Shanghai."""
+
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+
+class FormDriver:
+    """Plays the Rasa side: keeps the slots and the requested slot between turns."""
+
+    def __init__(self, client: TestClient, form: str, sender: str = "resident-1") -> None:
+        self.client, self.form, self.sender = client, form, sender
+        self.slots: dict[str, Any] = {}
+        self.requested: str | None = None
+        self.said: list[str] = []
+        self.turns = 0
+
+    def _turn(self, mode: str, text: str, intent: str, entities: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+        self.turns += 1
+        response = self.client.post(
+            f"/api/forms/{self.form}/turn",
+            json={
+                "mode": mode,
+                "text": text,
+                "intent": intent,
+                "entities": entities or [],
+                "slots": self.slots,
+                "requested_slot": self.requested,
+                "sender_id": self.sender,
+                "channel": "rest",
+                "message_id": f"m{self.turns}",
+            },
+        )
+        assert response.status_code == 200, response.text
+        reply: dict[str, Any] = response.json()
+        self.slots.update(reply["slots"])
+        self.requested = reply["next_slot"]
+        self.said = [s["text"] for s in reply["say"]]
+        return reply
+
+    def start(self, text: str, intent: str = "", entities: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+        return self._turn("activate", text, intent, entities)
+
+    def answer(self, text: str, intent: str = "inform") -> dict[str, Any]:
+        return self._turn("answer", text, intent)
+
+    @property
+    def last(self) -> str:
+        return " ".join(self.said)
+
+
+def test_taxi_form_collects_everything_and_reads_it_back(client: TestClient) -> None:
+    form = FormDriver(client, "taxi_form")
+    form.start("明天上午九点帮我叫部车去六院", "book_taxi")
+    assert form.slots["taxi_destination"] == "六院"
+    assert form.slots["taxi_time"].startswith("2026-11-22T09:00")
+    assert form.requested == "taxi_phone"
+    form.answer("一三八一二三四五六七八")
+    assert form.slots["taxi_phone"] == "13812345678"
+    assert form.requested == "taxi_pickup" and "上车" in form.last
+    form.answer("五号楼门口")
+    assert form.requested == "taxi_passengers"
+    form.answer("两个人")
+    assert form.requested == "taxi_assistance"
+    form.answer("要带轮椅")
+    assert form.slots["taxi_assistance"] == "轮椅"
+    assert form.requested == "taxi_confirmed"
+    assert "明天" in form.last and "9点" in form.last and "五号楼门口" in form.last and "六院" in form.last
+    assert "2位" in form.last and "13812345678" in form.last and form.last.endswith("对吗？")
+    form.answer("对的", "affirm")
+    assert form.slots["taxi_confirmed"] is True and form.requested is None
+
+
+def test_taxi_correction_changes_one_item_and_reads_back_again(client: TestClient) -> None:
+    form = FormDriver(client, "taxi_form")
+    form.start("叫车去瑞金医院", "book_taxi")
+    for answer in ("13812345678", "小区南门", "明天上午九点", "就我一个", "不用"):
+        form.answer(answer)
+    assert form.requested == "taxi_confirmed"
+    form.answer("时间不对，是后天上午", "deny")
+    assert form.slots["taxi_time"].startswith("2026-11-23T09:00")
+    assert form.slots["taxi_destination"] == "瑞金医院"  # nothing else lost
+    assert form.requested == "taxi_confirmed" and "后天" in form.last
+    form.answer("不是瑞金 是华山医院", "deny")
+    assert form.slots["taxi_destination"] == "华山医院"
+    form.answer("地址不对", "deny")  # named but no new value: asked again
+    assert form.requested == "taxi_pickup" and form.slots["taxi_pickup"] is None
+    form.answer("十二号楼楼下")
+    assert form.requested == "taxi_confirmed" and "十二号楼楼下" in form.last
+    form.answer("不对", "deny")
+    assert "哪一项" in form.last and form.requested == "taxi_confirmed"
+
+
+def test_taxi_asap_is_urgent_and_past_times_are_explained(client: TestClient) -> None:
+    form = FormDriver(client, "taxi_form")
+    form.start("叫部车", "book_taxi")
+    form.answer("13812345678")
+    form.answer("五号楼门口")
+    form.answer("六院")
+    assert form.requested == "taxi_time"
+    form.answer("今天早上八点")
+    assert "已经过去" in form.last and form.requested == "taxi_time"
+    form.answer("明天")
+    assert form.requested == "taxi_time" and "几点" in form.last
+    form.answer("九点")
+    assert form.slots["taxi_time"].startswith("2026-11-22T09:00")
+    form = FormDriver(client, "taxi_form", sender="resident-2")
+    form.start("马上要车 急", "book_taxi")
+    assert form.slots["taxi_asap"] is True
+
+
+@pytest.mark.parametrize(("said", "explains"), [("一三八一二三", "11位"), ("我不晓得", "没有听到号码")])
+def test_impossible_phone_gets_an_explanation_and_the_question_again(
+    client: TestClient, said: str, explains: str
+) -> None:
+    form = FormDriver(client, "taxi_form")
+    form.start("叫车", "book_taxi")
+    form.answer(said)
+    assert explains in form.last
+    assert form.requested == "taxi_phone" and form.slots.get("taxi_phone") is None
+
+
+def test_cancel_phrase_ends_the_form(client: TestClient) -> None:
+    form = FormDriver(client, "taxi_form")
+    form.start("叫车去六院", "book_taxi")
+    reply = form.answer("算了 不叫了", "deny")
+    assert reply["next_slot"] is None and form.slots["form_cancelled"] is True
+    assert form.slots["taxi_destination"] is None
+
+
+def test_not_understood_is_flagged_so_an_interruption_can_take_over(client: TestClient) -> None:
+    form = FormDriver(client, "taxi_form")
+    form.start("叫车", "book_taxi")
+    reply = form.answer("居委会几点开门", "ask_service_hours")
+    assert reply["understood"] is False and form.requested == "taxi_phone"
+
+
+def test_climber_full_slot_offers_the_nearest_free_one(client: TestClient) -> None:
+    for n in range(2):  # both machines taken on Monday 08:00-10:00
+        response = client.post(
+            "/api/stair-climber/bookings",
+            json={
+                "idempotency_key": f"other-{n}-key",
+                "sender_id": f"other-{n}",
+                "phone": "13900001111",
+                "slot_start": "2026-11-23T08:00:00+08:00",
+                "building": "3号楼",
+                "floor": 5,
+                "direction": "下楼",
+            },
+        )
+        assert response.status_code == 201, response.text
+    form = FormDriver(client, "stair_climber_form")
+    form.start("约个爬楼机 下楼", "book_stair_climber")
+    assert form.slots["climber_direction"] == "下楼"
+    form.answer("13812345678")
+    form.answer("五号楼六楼602室")
+    assert form.slots["climber_building"] == "5号楼" and form.slots["climber_floor"] == 6
+    assert form.slots["climber_room"] == "602"
+    assert form.requested == "climber_time"
+    form.answer("礼拜一上午八点")
+    assert "约满" in form.last and "可以吗" in form.last
+    offered = form.slots["climber_offer"]
+    assert offered.startswith("2026-11-23T10:00")
+    form.answer("好的", "affirm")
+    assert form.slots["climber_time"] == offered
+    form.answer("去医院看毛病")
+    assert form.requested == "climber_confirmed" and "602室" in form.last
+
+
+def test_climber_outside_service_hours_is_explained(client: TestClient) -> None:
+    form = FormDriver(client, "stair_climber_form")
+    form.start("约爬楼机", "book_stair_climber")
+    form.answer("13812345678")
+    form.answer("三号楼五楼")
+    form.answer("下楼")
+    form.answer("礼拜天下午三点")
+    assert "服务时间" in form.last and "星期一到星期六" in form.last
+    assert form.slots["climber_time"] is None and form.slots["climber_offer"]
+
+
+def test_request_form_with_category_from_the_first_sentence(client: TestClient) -> None:
+    form = FormDriver(client, "request_form")
+    form.start(
+        "阿拉屋里卫生间天花板漏水了",
+        "file_request",
+        [{"entity": "request_category", "value": "房屋报修"}],
+    )
+    assert form.slots["request_category"] == "房屋报修"
+    assert "漏水" in form.slots["request_description"]
+    assert form.requested == "request_location"
+    form.answer("七号楼301室")
+    form.answer("13812345678")
+    assert form.requested is None and form.slots["request_phone"] == "13812345678"
+
+
+def test_request_with_someone_trapped_raises_an_alert_at_once(client: TestClient) -> None:
+    form = FormDriver(client, "request_form")
+    reply = form.start("电梯坏了 里面关了人", "file_request")
+    assert reply["danger"] == "电梯困人"
+    assert form.slots["request_category"] == "电梯故障"
+
+
+def test_status_lookup_asks_number_then_phone_for_someone_elses_device(client: TestClient) -> None:
+    created = client.post(
+        "/api/requests",
+        json={
+            "idempotency_key": "owner-request-1",
+            "sender_id": "owner",
+            "phone": "13812345678",
+            "category": "楼道堆物",
+            "description": "楼道里堆满纸板箱",
+            "location": "三号楼",
+        },
+    ).json()
+    form = FormDriver(client, "status_form", sender="kiosk-session")
+    form.start("我上次报修的怎么样了", "check_status")
+    assert form.requested == "lookup_number"
+    form.answer(" ".join(created["number"]))
+    assert form.slots["lookup_number"] == created["number"] and form.requested == "lookup_phone"
+    form.answer("13812345678")
+    assert form.requested is None
+    mine = FormDriver(client, "status_form", sender="owner")
+    mine.start("我报的事情怎么样了", "check_status")
+    assert mine.requested is None  # own records: nothing to ask

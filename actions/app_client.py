@@ -26,6 +26,16 @@ class NotFound(Exception):
         self.detail = detail
 
 
+class Conflict(Exception):
+    """The app refused because the world changed (HTTP 409): a slot just taken, a record closed."""
+
+    def __init__(self, detail: Any) -> None:
+        message = detail.get("message") if isinstance(detail, dict) else str(detail)
+        super().__init__(message)
+        self.message = str(message)
+        self.detail = detail
+
+
 class Rejected(Exception):
     """The app refused the input (HTTP 422); `message` is a Chinese explanation to read out."""
 
@@ -52,6 +62,8 @@ async def _request(method: str, path: str, **kwargs: Any) -> Any:
             body = await response.json(content_type=None)
             if response.status == 404:
                 raise NotFound(body.get("detail"))
+            if response.status == 409:
+                raise Conflict(body.get("detail"))
             if response.status == 422:
                 detail = body.get("detail")
                 raise Rejected(detail if isinstance(detail, str) else "输入的内容不对，请再说一遍。")
@@ -82,3 +94,27 @@ async def request_callback(**fields: Any) -> dict[str, Any]:
 async def parse_phone(text: str) -> str:
     body = await _request("POST", "/api/parse/phone", json={"text": text})
     return str(body["phone"])
+
+
+async def form_turn(form: str, **turn: Any) -> dict[str, Any]:
+    return await _request("POST", f"/api/forms/{quote(form)}/turn", json=turn)
+
+
+async def book_taxi(**fields: Any) -> dict[str, Any]:
+    return await _request("POST", "/api/taxi-bookings", json=fields)
+
+
+async def book_stair_climber(**fields: Any) -> dict[str, Any]:
+    return await _request("POST", "/api/stair-climber/bookings", json=fields)
+
+
+async def file_request(**fields: Any) -> dict[str, Any]:
+    return await _request("POST", "/api/requests", json=fields)
+
+
+async def record_status(**fields: Any) -> dict[str, Any]:
+    return await _request("POST", "/api/records/status", json=fields)
+
+
+async def cancel_record(number: str, **fields: Any) -> dict[str, Any]:
+    return await _request("POST", f"/api/records/{quote(number)}/cancel", json=fields)

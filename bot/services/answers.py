@@ -107,7 +107,9 @@ def short_number(text: str) -> str | None:
     return match.group() if match else None
 
 
-_FILLER = re.compile(r"^(就是|就在|我在|我要去|要去|我去|是去|是在|是到|就|是|在|去|到|从)+|[啊呀额哦吧呢嘛伐。，！？,.!?\s]+$")
+_FILLER = re.compile(
+    r"^(就是|就在|我在|我要去|要去|我去|是去|是在|是到|就|是|在|去|到|从)+|[啊呀额哦吧呢嘛伐。，！？,.!?\s]+$"
+)
 
 
 def place(text: str) -> str | None:

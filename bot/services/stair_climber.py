@@ -44,7 +44,9 @@ def _at(day: date, hhmm: str) -> datetime:
 
 def slots_on(session: Session, day: date) -> list[Slot]:
     periods = session.scalars(
-        select(ClimberServicePeriod).where(ClimberServicePeriod.weekday == day.weekday()).order_by(ClimberServicePeriod.starts)
+        select(ClimberServicePeriod)
+        .where(ClimberServicePeriod.weekday == day.weekday())
+        .order_by(ClimberServicePeriod.starts)
     )
     slots: list[Slot] = []
     for period in periods:

@@ -10,6 +10,7 @@ from bot.models import TaxiBooking
 from bot.services import alerts, records, spoken
 from bot.services.dispatch import Dispatcher
 
+SHANGHAI = ZoneInfo("Asia/Shanghai")
 MAX_PASSENGERS = 4  # one ordinary taxi
 BOOK_AHEAD = timedelta(days=30)
 
@@ -79,7 +80,11 @@ def book_taxi(
         booking.provider_ref = dispatched.provider_ref
         if dispatched.plate:
             record_dispatch(
-                session, booking, plate=dispatched.plate, car=dispatched.car or "", eta_at=dispatched.eta_at,
+                session,
+                booking,
+                plate=dispatched.plate,
+                car=dispatched.car or "",
+                eta_at=dispatched.eta_at,
                 actor=dispatcher.name,
             )
         else:
@@ -115,7 +120,7 @@ def last_pickup(session: Session, *, sender_id: str, phone: str | None) -> str |
 def when_text(moment: datetime, *, now: datetime, asap: bool = False) -> str:
     if asap:
         return "马上"
-    local = records.as_utc(moment).astimezone(ZoneInfo("Asia/Shanghai"))
+    local = records.as_utc(moment).astimezone(SHANGHAI)
     return spoken.day_name(local.date(), today=now.date()) + spoken.clock(local.strftime("%H:%M"))
 
 
@@ -128,7 +133,8 @@ def describe(booking: TaxiBooking, *, now: datetime) -> str:
     if booking.status == "已派车":
         eta = ""
         if booking.eta_at:
-            eta = f"，预计{spoken.clock(records.as_utc(booking.eta_at).astimezone(ZoneInfo('Asia/Shanghai')).strftime('%H:%M'))}到"
+            arrives = records.as_utc(booking.eta_at).astimezone(SHANGHAI)
+            eta = f"，预计{spoken.clock(arrives.strftime('%H:%M'))}到"
         car = f"，{booking.car}" if booking.car else ""
         return f"{ride}已经派车了：车牌{booking.plate}{car}{eta}。"
     if booking.status == "待派车":

@@ -42,13 +42,22 @@ class Chat:
         assert response.status_code == 200, response.text
         return response.json()
 
+    def app_post(self, path: str, body: dict[str, Any]) -> Any:
+        from bot.config import get_settings
+
+        headers = {"Authorization": f"Bearer {get_settings().service_token}"}
+        response = self.http.post(f"{self.stack.urls['app']}{path}", json=body, headers=headers)
+        assert response.status_code < 300, response.text
+        return response.json()
+
     def tracker(self, sender: str) -> dict[str, Any]:
         response = self.http.get(f"{self.stack.urls['engine']}/conversations/{sender}/tracker")
         assert response.status_code == 200
         return dict(response.json())
 
 
-@pytest.fixture(scope="module", params=KINDS)
+# One stack per database kind for the whole run: starting the engine takes a minute or more.
+@pytest.fixture(scope="session", params=KINDS)
 def stack(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     skip_unless_available(request.param)
     tmp: Path = tmp_path_factory.mktemp(request.param)
@@ -61,12 +70,12 @@ def stack(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFacto
             running.stop()
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def chat(stack: Stack) -> Chat:
     return Chat(stack)
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def db(stack: Stack) -> Iterator[Engine]:
     engine = make_engine(stack.database_url)
     yield engine

@@ -18,6 +18,7 @@ from bot.services.forms.lookup import describe, resolve
 
 router = APIRouter(tags=["bookings"])
 R = TypeVar("R", TaxiBooking, ClimberBooking, ResidentRequest)
+Kind = Literal["taxi", "climber", "request"]
 
 Key = Field(min_length=8, max_length=200, description="the same key on a retry returns the first record")
 Sender = Field(min_length=1, max_length=128)
@@ -87,7 +88,7 @@ class DispatchIn(BaseModel):
 
 
 def _record(session: Session, model: type[R], number: str) -> R:
-    row = session.scalar(select(model).where(model.number == number))  # type: ignore[attr-defined]
+    row = session.scalar(select(model).where(model.number == number))
     if row is None:
         raise HTTPException(status_code=404, detail={"message": f"no record {number}"})
     return row
@@ -197,7 +198,9 @@ def move_request(number: str, body: RequestStatusIn, session: SessionDep, now: N
     except records.StatusError as exc:
         raise HTTPException(status_code=409, detail={"message": str(exc)}) from exc
     return RecordOut(
-        number=request.number, status=request.status, urgent=request.urgent,
+        number=request.number,
+        status=request.status,
+        urgent=request.urgent,
         text=resident_requests.describe(request, now=now),
     )
 
@@ -209,7 +212,7 @@ class LookupIn(BaseModel):
     sender_id: str = Sender
     number: str | None = Field(default=None, max_length=16)
     phone: str | None = Field(default=None, max_length=40)
-    kinds: list[Literal["taxi", "climber", "request"]] = Field(default_factory=lambda: list(records.MODELS))
+    kinds: list[Kind] = Field(default=["taxi", "climber", "request"])  # pydantic copies defaults
 
 
 class LookupOut(BaseModel):

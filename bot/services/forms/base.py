@@ -12,7 +12,7 @@ interruption, e.g. an opening-hours question: nothing new to read, just ask agai
 import re
 from dataclasses import dataclass, field, replace
 from datetime import datetime
-from typing import Any
+from typing import Any, ClassVar
 
 from sqlalchemy.orm import Session
 
@@ -72,6 +72,10 @@ class Form:
     slots: tuple[str, ...] = ()
     extra_slots: tuple[str, ...] = ()  # kept between turns but never asked for
     cancelled_text = "好的，不办了。有事再叫我。"
+    # For a read-back: the words that name each item ("时间不对" → the time slot) …
+    corrections: ClassVar[dict[str, str]] = {}
+    # … and the slots asked together with one, cleared with it (building → floor and room).
+    companions: ClassVar[dict[str, tuple[str, ...]]] = {}
 
     def all_slots(self) -> tuple[str, ...]:
         return self.slots + self.extra_slots
@@ -107,7 +111,9 @@ class Form:
                     outcome = NOT_UNDERSTOOD
         state.update(outcome.updates)
         next_slot = self.next_slot(session, turn, state)  # may remember what it looked up in state
-        changed = {name: state[name] for name in names if turn.mode == "activate" or state[name] != turn.slots.get(name)}
+        changed = {
+            name: state[name] for name in names if turn.mode == "activate" or state[name] != turn.slots.get(name)
+        }
         say = [Say(outcome.note)] if outcome.note else []
         if next_slot is not None:
             say.append(self.ask(session, turn, next_slot, state))
@@ -164,14 +170,10 @@ def confirm(
     outcome = form.parse(session, said, target, dict(state)) if said.text else Outcome(understood=False)
     if outcome.understood and outcome.updates and target in outcome.updates and outcome.updates[target] is not None:
         return Outcome(outcome.updates, note=outcome.note or "好的，改过来了。")
-    return Outcome({target: None, **{k: None for k in _companions(form, target)}}, note="好的，我们重新说一下。")
+    return Outcome({target: None, **dict.fromkeys(form.companions.get(target, ()))}, note="好的，我们重新说一下。")
 
 
 # Items with a recognisable shape may be changed without being named ("是后天上午"); a free-text
 # place could be anything, so it is only taken after its name and a 是/改成.
 _GUESSABLE = ("_time", "_phone", "_passengers")
 _FREE_TEXT = ("_pickup", "_destination", "_purpose", "_description", "_location")
-
-
-def _companions(form: Form, slot: str) -> tuple[str, ...]:
-    return getattr(form, "companions", {}).get(slot, ())

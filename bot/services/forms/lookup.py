@@ -8,8 +8,9 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from bot.models import ClimberBooking, TaxiBooking
 from bot.services import answers, phone, records, resident_requests, stair_climber, taxi
-from bot.services.forms.base import YES_NO_BUTTONS, NOT_UNDERSTOOD, Form, Outcome, Say, Turn
+from bot.services.forms.base import NOT_UNDERSTOOD, YES_NO_BUTTONS, Form, Outcome, Say, Turn
 from bot.services.forms.taxi import phone_outcome
 
 KIND_WORDS = (
@@ -26,9 +27,9 @@ def kinds_in(text: str) -> list[str]:
 
 
 def describe(record: records.Record, *, now: datetime) -> str:
-    if isinstance(record, records.TaxiBooking):
+    if isinstance(record, TaxiBooking):
         return taxi.describe(record, now=now)
-    if isinstance(record, records.ClimberBooking):
+    if isinstance(record, ClimberBooking):
         return stair_climber.describe(record, now=now)
     return resident_requests.describe(record, now=now)
 
@@ -54,7 +55,7 @@ def _phone_in(text: str) -> str | None:
 
 class StatusForm(Form):
     name = "status_form"
-    slots = ("lookup_number", "lookup_phone")
+    slots: tuple[str, ...] = ("lookup_number", "lookup_phone")
     extra_slots = ("lookup_kinds",)
     cancelled_text = "好的。有事再叫我。"
 
@@ -71,7 +72,9 @@ class StatusForm(Form):
         if slot == "lookup_number":
             number = answers.short_number(turn.text)
             if number:
-                return Outcome({"lookup_number": number, "lookup_phone": _phone_in(turn.text) or state.get("lookup_phone")})
+                return Outcome(
+                    {"lookup_number": number, "lookup_phone": _phone_in(turn.text) or state.get("lookup_phone")}
+                )
             if re.search(r"不记得|记不得|忘|不知道|勿晓得|弗晓得|没有", turn.text):
                 return Outcome({"lookup_number": UNKNOWN})
             return Outcome(note="编号是六位数字，比如：三零五一二七。", understood=False)
@@ -123,7 +126,9 @@ class CancelForm(StatusForm):
         if identity is not None:
             return identity
         if state.get("cancel_target") is None:
-            found = [r for r in resolve(session, sender_id=turn.sender_id, state=state, now=turn.now) if records.is_open(r)]
+            found = [
+                r for r in resolve(session, sender_id=turn.sender_id, state=state, now=turn.now) if records.is_open(r)
+            ]
             state["cancel_target"] = found[0].number if found else "none"
         if state["cancel_target"] == "none" or state.get("cancel_confirmed") is not None:
             return None

@@ -10,7 +10,21 @@ from bot.services.forms.base import NOT_UNDERSTOOD, Form, Outcome, Say, Turn
 from bot.services.forms.taxi import phone_outcome
 
 # "我要报修", "我要反映问题": these say that there is a problem, not what it is.
-_ONLY_ASKING = ("报修", "反映", "诉求", "问题", "投诉", "举报", "随手拍", "我要", "帮我", "报上去", "登记", "一个", "个")
+_ONLY_ASKING = (
+    "报修",
+    "反映",
+    "诉求",
+    "问题",
+    "投诉",
+    "举报",
+    "随手拍",
+    "我要",
+    "帮我",
+    "报上去",
+    "登记",
+    "一个",
+    "个",
+)
 
 
 def _says_what_happened(text: str) -> bool:

@@ -2,12 +2,12 @@
 one offered when the wanted one is full), purpose, then a read-back and 对吗."""
 
 from datetime import datetime
-from typing import Any
+from typing import Any, ClassVar
 
 from sqlalchemy.orm import Session
 
 from bot.services import answers, chinese_time, stair_climber
-from bot.services.forms.base import YES_NO_BUTTONS, NOT_UNDERSTOOD, Form, Outcome, Say, Turn, confirm
+from bot.services.forms.base import NOT_UNDERSTOOD, YES_NO_BUTTONS, Form, Outcome, Say, Turn, confirm
 from bot.services.forms.taxi import local, phone_outcome
 
 MAX_FLOOR = 40
@@ -26,8 +26,8 @@ class StairClimberForm(Form):
     )
     extra_slots = ("climber_room", "climber_offer")
     cancelled_text = "好的，爬楼机不约了。有事再叫我。"
-    companions = {"climber_building": ("climber_floor", "climber_room")}
-    corrections = {
+    companions: ClassVar[dict[str, tuple[str, ...]]] = {"climber_building": ("climber_floor", "climber_room")}
+    corrections: ClassVar[dict[str, str]] = {
         "climber_phone": r"电话|号码|手机",
         "climber_building": r"几号楼|楼号|号楼|地址|房间|几室",
         "climber_floor": r"楼层|几楼|层",
@@ -81,7 +81,10 @@ class StairClimberForm(Form):
         }
         offer = choice.alternatives[0].start.isoformat() if choice.alternatives else None
         if offer is None:
-            return Outcome({"climber_time": None, "climber_offer": None}, note=notes[choice.reason] + "最近两个礼拜都约满了，请说“转人工”请工作人员安排。")
+            return Outcome(
+                {"climber_time": None, "climber_offer": None},
+                note=notes[choice.reason] + "最近两个礼拜都约满了，请说“转人工”请工作人员安排。",
+            )
         return Outcome({"climber_time": None, "climber_offer": offer}, note=notes[choice.reason])
 
     def parse(self, session: Session, turn: Turn, slot: str, state: dict[str, Any]) -> Outcome:

@@ -3,25 +3,29 @@ passengers, help needed, then everything read back in one sentence and 对吗.""
 
 import re
 from datetime import date, datetime, time, timedelta
-from typing import Any
+from typing import Any, ClassVar
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
 
 from bot.services import answers, chinese_time, phone, spoken, taxi
-from bot.services.forms.base import YES_NO_BUTTONS, NOT_UNDERSTOOD, Form, Outcome, Say, Turn, confirm
+from bot.services.forms.base import NOT_UNDERSTOOD, YES_NO_BUTTONS, Form, Outcome, Say, Turn, confirm
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 # A day word in the answer means the answer names its own day, not the one asked about before.
 _DAY_WORDS = re.compile(r"今|明|后|礼拜|星期|周|号|月|马上|现在|急|以后|之后|钟头|小时")
 # "叫部车去六院配药": the destination is what follows 去/到, up to the errand or a time word.
-_DESTINATION = re.compile(r"(?:去|到)([^\s，。,！？]{2,20}?)(?=看|配|复|拿|吃|烧|透|办|明|今|后天|上午|下午|早|晚|[0-9]|$|[\s，。,！？])")
+_DESTINATION = re.compile(
+    r"(?:去|到)([^\s，。,！？]{2,20}?)(?=看|配|复|拿|吃|烧|透|办|明|今|后天|上午|下午|早|晚|[0-9]|$|[\s，。,！？])"
+)
 
 
 def phone_outcome(text: str, slot: str) -> Outcome:
     """A phone answer: the number, or a kind explanation; no digits at all is not an answer."""
     if not re.search(r"\d", answers.digits_of(text)):
-        return Outcome(note="没有听到号码。可以一个数字一个数字地说，比如：一三八，一二三四，五六七八。", understood=False)
+        return Outcome(
+            note="没有听到号码。可以一个数字一个数字地说，比如：一三八，一二三四，五六七八。", understood=False
+        )
     try:
         return Outcome({slot: phone.normalize_phone(text)})
     except phone.PhoneError as exc:
@@ -45,7 +49,7 @@ class TaxiForm(Form):
     )
     extra_slots = ("taxi_asap", "taxi_pickup_offer", "taxi_day")
     cancelled_text = "好的，这部车不叫了。有事再叫我。"
-    corrections = {
+    corrections: ClassVar[dict[str, str]] = {
         "taxi_phone": r"电话|号码|手机",
         "taxi_passengers": r"几位|几个人|人数|[0-9一二两三四五六七八九]\s*(个人|位)",
         "taxi_assistance": r"轮椅|扶|帮忙",
@@ -55,7 +59,7 @@ class TaxiForm(Form):
     }
 
     def prefill(self, session: Session, turn: Turn, state: dict[str, Any]) -> Outcome:
-        """"明天上午九点叫部车去六院，要带轮椅": take what the first sentence already says."""
+        """ "明天上午九点叫部车去六院，要带轮椅": take what the first sentence already says."""
         updates: dict[str, Any] = {}
         when = self._time(turn, state)
         if when.updates.get("taxi_time") and not when.note:
@@ -135,7 +139,9 @@ class TaxiForm(Form):
     def next_slot(self, session: Session, turn: Turn, state: dict[str, Any]) -> str | None:
         if state.get("taxi_pickup") is None and state.get("taxi_pickup_offer") is None and state.get("taxi_phone"):
             # Offer the address of the last ride first (asked once; "" means declined).
-            state["taxi_pickup_offer"] = taxi.last_pickup(session, sender_id=turn.sender_id, phone=state["taxi_phone"]) or ""
+            state["taxi_pickup_offer"] = (
+                taxi.last_pickup(session, sender_id=turn.sender_id, phone=state["taxi_phone"]) or ""
+            )
         return super().next_slot(session, turn, state)
 
     def ask(self, session: Session, turn: Turn, slot: str, state: dict[str, Any]) -> Say:

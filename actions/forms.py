@@ -1,0 +1,136 @@
+"""What every booking/request form shares: its validation action asks the app to read the answer,
+and the submit action sends the filled slots to the app once, under an idempotency key.
+
+Rasa's form keeps the slots and asks nothing itself (there are no utter_ask_ responses for these
+slots): the app's reply says what to ask next, so the wording and the rules live in one place.
+"""
+
+import logging
+from abc import ABC, abstractmethod
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import EventType, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.types import DomainDict
+
+from actions import app_client
+
+logger = logging.getLogger(__name__)
+
+# Intents that take the turn away from a form when the words were no answer to its question;
+# an emergency always does.
+INTERRUPTIONS = ("ask_service_hours", "ask_policy")
+DANGER_RESPONSES = {
+    "电梯困人": "utter_emergency_elevator",
+    "燃气泄漏": "utter_emergency_gas",
+    "火灾": "utter_emergency_fire",
+}
+
+
+def form_slots(domain: DomainDict, form: str) -> list[str]:
+    slots: list[str] = domain.get("forms", {}).get(form, {}).get("required_slots", [])
+    return slots
+
+
+def channel_of(tracker: Tracker) -> str:
+    return tracker.get_latest_input_channel() or ""
+
+
+def idempotency_key(tracker: Tracker) -> str:
+    """The conversation and the message that confirmed: a retried call sends the same key."""
+    message_id = tracker.latest_message.get("message_id") or f"event-{len(tracker.events)}"
+    return f"{tracker.sender_id}:{message_id}"
+
+
+def reset(slots: list[str]) -> list[EventType]:
+    return [SlotSet(name, None) for name in slots]
+
+
+class AppFormValidation(Action, ABC):
+    """Subclasses name their form (`form = "taxi_form"`); abstract, so never registered itself."""
+
+    extra_slots: tuple[str, ...] = ()
+
+    @property
+    @abstractmethod
+    def form(self) -> str: ...
+
+    def name(self) -> str:
+        return f"validate_{self.form}"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
+        active = (tracker.active_loop or {}).get("name") == self.form
+        if not active:
+            mode = "activate"
+        elif tracker.latest_action_name == "action_listen":
+            mode = "answer"
+        else:
+            mode = "resume"  # back after an interruption: ask the question again
+        message = tracker.latest_message
+        intent = (message.get("intent") or {}).get("name") or ""
+        if mode == "answer" and intent == "emergency":
+            return []  # no slot set: the form steps aside and the emergency rule answers
+        names = [*form_slots(domain, self.form), *self.extra_slots]
+        try:
+            reply = await app_client.form_turn(
+                self.form,
+                mode=mode,
+                text=message.get("text") or "",
+                intent=intent,
+                entities=[{"entity": e.get("entity"), "value": e.get("value")} for e in message.get("entities") or []],
+                slots={name: tracker.get_slot(name) for name in names},
+                requested_slot=tracker.get_slot("requested_slot"),
+                sender_id=tracker.sender_id,
+                channel=channel_of(tracker),
+                message_id=message.get("message_id"),
+            )
+        except (app_client.AppUnavailable, app_client.Rejected, app_client.NotFound):
+            dispatcher.utter_message(response="utter_not_saved")
+            return [*reset(names), SlotSet("form_cancelled", True), SlotSet("requested_slot", None)]
+        if mode == "answer" and not reply["understood"] and intent in INTERRUPTIONS:
+            return []
+        if reply.get("danger"):
+            dispatcher.utter_message(response=DANGER_RESPONSES.get(reply["danger"], "utter_emergency_general"))
+            dispatcher.utter_message(response="utter_emergency_alert_sent")
+        for say in reply["say"]:
+            dispatcher.utter_message(text=say["text"], buttons=say.get("buttons") or [])
+        events: list[EventType] = [SlotSet(name, value) for name, value in reply["slots"].items()]
+        return [*events, SlotSet("requested_slot", reply["next_slot"])]
+
+
+class AppFormSubmit(Action, ABC):
+    """Runs when the form closes: saves what was confirmed, or just tidies up if it was called off."""
+
+    extra_slots: tuple[str, ...] = ()
+
+    @property
+    @abstractmethod
+    def form(self) -> str: ...
+
+    @property
+    @abstractmethod
+    def action_name(self) -> str: ...
+
+    def name(self) -> str:
+        return self.action_name
+
+    def all_slots(self, domain: DomainDict) -> list[str]:
+        return [*form_slots(domain, self.form), *self.extra_slots, "form_cancelled"]
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
+        cleanup = reset(self.all_slots(domain))
+        if tracker.get_slot("form_cancelled"):
+            return cleanup  # the form already said "好的，不叫了"
+        try:
+            text = await self.submit(tracker)
+        except (app_client.Rejected, app_client.Conflict) as refused:
+            dispatcher.utter_message(text=refused.message)
+            return cleanup
+        except (app_client.AppUnavailable, app_client.NotFound):
+            dispatcher.utter_message(response="utter_not_saved")
+            return cleanup
+        dispatcher.utter_message(text=text)
+        return cleanup
+
+    @abstractmethod
+    async def submit(self, tracker: Tracker) -> str: ...

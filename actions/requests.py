@@ -1,0 +1,27 @@
+"""Residents' requests (报修/诉求): the form's validation and filing, both answered by the app."""
+
+from rasa_sdk import Tracker
+
+from actions import app_client
+from actions.forms import AppFormSubmit, AppFormValidation, channel_of, idempotency_key
+
+
+class ValidateRequestForm(AppFormValidation):
+    form = "request_form"
+
+
+class ActionFileRequest(AppFormSubmit):
+    form = "request_form"
+    action_name = "action_file_request"
+
+    async def submit(self, tracker: Tracker) -> str:
+        filed = await app_client.file_request(
+            idempotency_key=idempotency_key(tracker),
+            sender_id=tracker.sender_id,
+            channel=channel_of(tracker),
+            phone=tracker.get_slot("request_phone"),
+            category=tracker.get_slot("request_category"),
+            description=tracker.get_slot("request_description") or "",
+            location=tracker.get_slot("request_location") or "",
+        )
+        return str(filed["text"])

@@ -1,0 +1,154 @@
+"""The booking and request actions against a running app: what the form's validation returns
+(slot events, the question, a step aside for interruptions) and the rows the submit writes."""
+
+from datetime import datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import yaml
+from rasa_sdk import Tracker
+from rasa_sdk.events import SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions.records import ActionCancelBooking, ActionCheckStatus
+from actions.requests import ActionFileRequest, ValidateRequestForm
+from actions.stair_climber import ActionBookStairClimber
+from actions.taxi import ActionBookTaxi, ValidateTaxiForm
+from tests.actions.conftest import ROOT, rows, tracker
+
+DOMAIN: dict[str, Any] = yaml.safe_load((ROOT / "domain.yml").read_text(encoding="utf-8"))
+# The app runs on the real clock: bookings are made for days ahead of today.
+TODAY = datetime.now(ZoneInfo("Asia/Shanghai")).replace(hour=0, minute=0, second=0, microsecond=0)
+TOMORROW_9AM = (TODAY + timedelta(days=1, hours=9)).isoformat()
+NEXT_MONDAY_8AM = (TODAY + timedelta(days=7 - TODAY.weekday(), hours=8)).isoformat()
+
+
+def in_form(base: Tracker, form: str, requested: str | None) -> Tracker:
+    base.active_loop = {"name": form}
+    base.slots["requested_slot"] = requested
+    return base
+
+
+def slot_events(events: list[dict[str, Any]]) -> dict[str, Any]:
+    return {e["name"]: e["value"] for e in events if e.get("event") == "slot"}
+
+
+async def test_activation_fills_what_was_said_and_asks_the_next_question(app: dict[str, Any]) -> None:
+    dispatcher = CollectingDispatcher()
+    events = await ValidateTaxiForm().run(dispatcher, tracker("明天上午九点叫部车去六院", "book_taxi"), DOMAIN)
+    slots = slot_events(events)
+    assert slots["taxi_destination"] == "六院" and slots["taxi_time"].startswith("20")
+    assert slots["requested_slot"] == "taxi_phone"
+    assert "手机号码" in dispatcher.messages[-1]["text"]
+
+
+async def test_emergency_and_unanswered_interruptions_make_the_form_step_aside(app: dict[str, Any]) -> None:
+    dispatcher = CollectingDispatcher()
+    emergency = in_form(tracker("我摔倒了", "emergency"), "taxi_form", "taxi_phone")
+    assert await ValidateTaxiForm().run(dispatcher, emergency, DOMAIN) == []
+    hours = in_form(tracker("居委会几点开门", "ask_service_hours"), "taxi_form", "taxi_phone")
+    assert await ValidateTaxiForm().run(dispatcher, hours, DOMAIN) == []
+    assert dispatcher.messages == []
+
+
+async def test_a_trapped_person_in_a_request_gets_the_emergency_answer_at_once(app: dict[str, Any]) -> None:
+    dispatcher = CollectingDispatcher()
+    said = tracker("电梯坏了 里面关了人", "file_request", sender_id="trapped-1")
+    await ValidateRequestForm().run(dispatcher, said, DOMAIN)
+    assert [m.get("response") for m in dispatcher.messages[:2]] == [
+        "utter_emergency_elevator",
+        "utter_emergency_alert_sent",
+    ]
+    assert rows(app["db"], "SELECT kind, source FROM alert WHERE sender_id = 'trapped-1'") == [("电梯困人", "request")]
+
+
+def filled_taxi(sender: str, message: str) -> Tracker:
+    return tracker(
+        message,
+        "affirm",
+        slots={
+            "taxi_phone": "13812345678",
+            "taxi_pickup": "五号楼门口",
+            "taxi_destination": "六院",
+            "taxi_time": TOMORROW_9AM,
+            "taxi_passengers": 2,
+            "taxi_assistance": "轮椅",
+            "taxi_confirmed": True,
+        },
+        sender_id=sender,
+    )
+
+
+async def test_submit_writes_one_row_even_when_retried(app: dict[str, Any]) -> None:
+    for _ in range(2):  # the same confirming message, delivered twice
+        dispatcher = CollectingDispatcher()
+        events = await ActionBookTaxi().run(dispatcher, filled_taxi("taxi-owner", "对的"), DOMAIN)
+        assert "编号3" in dispatcher.messages[0]["text"]
+        assert SlotSet("taxi_phone", None) in events
+    stored = rows(
+        app["db"], "SELECT phone, passengers, assistance, status FROM taxi_booking WHERE sender_id = 'taxi-owner'"
+    )
+    assert stored == [("13812345678", 2, "轮椅", "待派车")]
+
+
+async def test_called_off_form_writes_nothing(app: dict[str, Any]) -> None:
+    dispatcher = CollectingDispatcher()
+    called_off = filled_taxi("taxi-quitter", "算了")
+    called_off.slots["form_cancelled"] = True
+    await ActionBookTaxi().run(dispatcher, called_off, DOMAIN)
+    assert dispatcher.messages == []
+    assert rows(app["db"], "SELECT id FROM taxi_booking WHERE sender_id = 'taxi-quitter'") == []
+
+
+async def test_status_and_cancel_of_own_booking(app: dict[str, Any]) -> None:
+    await ActionBookTaxi().run(CollectingDispatcher(), filled_taxi("taxi-status", "对"), DOMAIN)
+    number = rows(app["db"], "SELECT number FROM taxi_booking WHERE sender_id = 'taxi-status'")[0][0]
+    dispatcher = CollectingDispatcher()
+    await ActionCheckStatus().run(
+        dispatcher,
+        tracker("我叫的车到哪里了", "check_status", slots={"lookup_kinds": ["taxi"]}, sender_id="taxi-status"),
+        DOMAIN,
+    )
+    assert number in dispatcher.messages[0]["text"] and "等工作人员派车" in dispatcher.messages[0]["text"]
+    dispatcher = CollectingDispatcher()
+    await ActionCancelBooking().run(
+        dispatcher,
+        tracker("对", "affirm", slots={"cancel_target": number, "cancel_confirmed": True}, sender_id="taxi-status"),
+        DOMAIN,
+    )
+    assert "取消" in dispatcher.messages[0]["text"]
+    assert rows(app["db"], "SELECT status FROM taxi_booking WHERE number = ?", number) == [("已取消",)]
+
+
+async def test_slot_taken_meanwhile_is_explained(app: dict[str, Any]) -> None:
+    slots = {
+        "climber_phone": "13812345678",
+        "climber_building": "5号楼",
+        "climber_floor": 6,
+        "climber_direction": "下楼",
+        "climber_time": NEXT_MONDAY_8AM,
+        "climber_purpose": "看病",
+        "climber_confirmed": True,
+    }
+    texts = []
+    for n in range(3):  # two machines: the third resident hears the slot was just taken
+        dispatcher = CollectingDispatcher()
+        await ActionBookStairClimber().run(
+            dispatcher, tracker(f"对 {n}", "affirm", slots=slots, sender_id=f"c{n}"), DOMAIN
+        )
+        texts.append(dispatcher.messages[0]["text"])
+    assert "约好了" in texts[0] and "约好了" in texts[1] and "约走了" in texts[2]
+    assert len(rows(app["db"], "SELECT id FROM climber_booking WHERE status = '已预约'")) == 2
+
+
+async def test_request_is_filed_with_a_number(app: dict[str, Any]) -> None:
+    dispatcher = CollectingDispatcher()
+    slots = {
+        "request_category": "楼道堆物",
+        "request_description": "楼道里堆满纸板箱",
+        "request_location": "三号楼",
+        "request_phone": "13812345678",
+    }
+    await ActionFileRequest().run(dispatcher, tracker("13812345678", "inform", slots=slots, sender_id="req-1"), DOMAIN)
+    number = rows(app["db"], "SELECT number FROM resident_request WHERE sender_id = 'req-1'")[0][0]
+    assert f"编号{number}" in dispatcher.messages[0]["text"]

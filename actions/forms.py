@@ -36,14 +36,39 @@ def channel_of(tracker: Tracker) -> str:
     return tracker.get_latest_input_channel() or ""
 
 
+def latest_message_id(tracker: Tracker) -> str | None:
+    """The id Rasa gave the resident's last message (kept on the event, not in the parse data)."""
+    for event in reversed(tracker.events):
+        if event.get("event") == "user":
+            return event.get("message_id")
+    return None
+
+
 def idempotency_key(tracker: Tracker) -> str:
     """The conversation and the message that confirmed: a retried call sends the same key."""
-    message_id = tracker.latest_message.get("message_id") or f"event-{len(tracker.events)}"
-    return f"{tracker.sender_id}:{message_id}"
+    return f"{tracker.sender_id}:{latest_message_id(tracker) or len(tracker.events)}"
 
 
 def reset(slots: list[str]) -> list[EventType]:
     return [SlotSet(name, None) for name in slots]
+
+
+def turn_mode(tracker: Tracker, form: str) -> str:
+    """Why the form runs now: "activate" (it was just started), "answer" (the resident answered
+    its question) or "resume" (it comes back after another action answered an interruption).
+
+    Read from the events since the resident last spoke: Rasa's tracker for the validation action
+    ends with a marker `ActionExecuted(<form>)`, so `latest_action_name` cannot tell these apart."""
+    since_user = []
+    for event in reversed(tracker.events):
+        if event.get("event") == "user":
+            break
+        since_user.append(event)
+    started = any(e.get("event") == "active_loop" and e.get("name") == form for e in since_user)
+    if started or (tracker.active_loop or {}).get("name") != form:
+        return "activate"
+    others = [e for e in since_user if e.get("event") == "action" and e.get("name") not in (form, "action_listen")]
+    return "resume" if others else "answer"
 
 
 class AppFormValidation(Action, ABC):
@@ -59,13 +84,7 @@ class AppFormValidation(Action, ABC):
         return f"validate_{self.form}"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
-        active = (tracker.active_loop or {}).get("name") == self.form
-        if not active:
-            mode = "activate"
-        elif tracker.latest_action_name == "action_listen":
-            mode = "answer"
-        else:
-            mode = "resume"  # back after an interruption: ask the question again
+        mode = turn_mode(tracker, self.form)
         message = tracker.latest_message
         intent = (message.get("intent") or {}).get("name") or ""
         if mode == "answer" and intent == "emergency":
@@ -82,7 +101,7 @@ class AppFormValidation(Action, ABC):
                 requested_slot=tracker.get_slot("requested_slot"),
                 sender_id=tracker.sender_id,
                 channel=channel_of(tracker),
-                message_id=message.get("message_id"),
+                message_id=latest_message_id(tracker),
             )
         except (app_client.AppUnavailable, app_client.Rejected, app_client.NotFound):
             dispatcher.utter_message(response="utter_not_saved")

@@ -46,7 +46,8 @@ class Reply:
     slots: dict[str, Any]
     next_slot: str | None
     say: list[Say] = field(default_factory=list)
-    # False: the words were no answer to the question, so an interrupting intent may take over.
+    # False: the words were no sure answer (nothing read, or just taken as free text such as a
+    # place), so an interrupting intent ("居委会几点开门") may take the turn instead.
     understood: bool = True
     # An emergency kind spotted in the words (someone trapped, gas, fire): the engine answers it.
     danger: str | None = None
@@ -63,6 +64,11 @@ class Outcome:
 
 
 NOT_UNDERSTOOD = Outcome(note="不好意思，没听明白。", understood=False)
+
+
+def free_text(slot: str, value: str | None) -> Outcome:
+    """Any words can be a place or a purpose: taken, but not sure enough to beat another intent."""
+    return Outcome({slot: value}, understood=False) if value else NOT_UNDERSTOOD
 
 
 class Form:
@@ -168,7 +174,7 @@ def confirm(
         marker = re.search(r".*(?:是|改成|改到|换成|应该)(.+)$", turn.text)
         said = replace(turn, text=marker.group(1) if marker else "")
     outcome = form.parse(session, said, target, dict(state)) if said.text else Outcome(understood=False)
-    if outcome.understood and outcome.updates and target in outcome.updates and outcome.updates[target] is not None:
+    if outcome.updates.get(target) is not None:
         return Outcome(outcome.updates, note=outcome.note or "好的，改过来了。")
     return Outcome({target: None, **dict.fromkeys(form.companions.get(target, ()))}, note="好的，我们重新说一下。")
 

@@ -6,7 +6,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from bot.services import alerts, answers, resident_requests
-from bot.services.forms.base import NOT_UNDERSTOOD, Form, Outcome, Say, Turn
+from bot.services.forms.base import NOT_UNDERSTOOD, Form, Outcome, Say, Turn, free_text
 from bot.services.forms.taxi import phone_outcome
 
 # "我要报修", "我要反映问题": these say that there is a problem, not what it is.
@@ -84,10 +84,11 @@ class RequestForm(Form):
         if slot == "request_description":
             if not _says_what_happened(text):
                 return NOT_UNDERSTOOD
-            return Outcome({"request_description": text[:1000]}, danger=self._danger(session, turn))
+            described = free_text("request_description", text[:1000])
+            described.danger = self._danger(session, turn)
+            return described
         if slot == "request_location":
-            where = answers.place(text)
-            return Outcome({"request_location": where}) if where else NOT_UNDERSTOOD
+            return free_text("request_location", answers.place(text))
         if slot == "request_phone":
             return phone_outcome(text, slot)
         return NOT_UNDERSTOOD

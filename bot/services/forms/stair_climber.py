@@ -7,7 +7,7 @@ from typing import Any, ClassVar
 from sqlalchemy.orm import Session
 
 from bot.services import answers, chinese_time, stair_climber
-from bot.services.forms.base import NOT_UNDERSTOOD, YES_NO_BUTTONS, Form, Outcome, Say, Turn, confirm
+from bot.services.forms.base import NOT_UNDERSTOOD, YES_NO_BUTTONS, Form, Outcome, Say, Turn, confirm, free_text
 from bot.services.forms.taxi import local, phone_outcome
 
 MAX_FLOOR = 40
@@ -121,8 +121,7 @@ class StairClimberForm(Form):
                     return Outcome({"climber_offer": None}, note="好的。")
             return self._time(session, turn, state)
         if slot == "climber_purpose":
-            purpose = answers.place(text) or text.strip()
-            return Outcome({"climber_purpose": purpose[:200]}) if purpose else NOT_UNDERSTOOD
+            return free_text("climber_purpose", (answers.place(text) or text.strip())[:200])
         if slot == "climber_confirmed":
             return confirm(self, session, turn, state, confirm_slot=slot, fields=self.corrections)
         return NOT_UNDERSTOOD

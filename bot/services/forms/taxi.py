@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.orm import Session
 
 from bot.services import answers, chinese_time, phone, spoken, taxi
-from bot.services.forms.base import NOT_UNDERSTOOD, YES_NO_BUTTONS, Form, Outcome, Say, Turn, confirm
+from bot.services.forms.base import NOT_UNDERSTOOD, YES_NO_BUTTONS, Form, Outcome, Say, Turn, confirm, free_text
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 # A day word in the answer means the answer names its own day, not the one asked about before.
@@ -107,11 +107,9 @@ class TaxiForm(Form):
                     return Outcome({"taxi_pickup": state["taxi_pickup_offer"]})
                 if verdict is False and len(text) <= 4:
                     return Outcome({"taxi_pickup_offer": ""})  # ask again, without the offer
-            where = answers.place(text)
-            return Outcome({"taxi_pickup": where}) if where else NOT_UNDERSTOOD
+            return free_text("taxi_pickup", answers.place(text))
         if slot == "taxi_destination":
-            where = answers.place(text)
-            return Outcome({"taxi_destination": where}) if where else NOT_UNDERSTOOD
+            return free_text("taxi_destination", answers.place(text))
         if slot == "taxi_time":
             return self._time(turn, state)
         if slot == "taxi_passengers":
@@ -175,7 +173,7 @@ class TaxiForm(Form):
 
     def read_back(self, turn: Turn, state: dict[str, Any]) -> str:
         when = taxi.when_text(local(state["taxi_time"]), now=turn.now, asap=bool(state.get("taxi_asap")))
-        need = "" if state.get("taxi_assistance") in (None, "", "不需要") else f"，{state['taxi_assistance']}"
+        need = {"轮椅": "，要带轮椅", "需要搀扶": "，要人搀扶"}.get(state.get("taxi_assistance") or "", "")
         return (
             f"我读一遍：{when}，从{state['taxi_pickup']}到{state['taxi_destination']}，"
             f"{state['taxi_passengers']}位{need}，电话{state['taxi_phone']}。对吗？"

@@ -5,6 +5,7 @@ The integration tests use the same `Stack`, so what they test is what a user run
 
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -105,6 +106,10 @@ class Stack:
         )  # fmt: skip
 
     def start(self, timeout: float = 240) -> None:
+        # A process left over from an earlier run would answer the health checks for ours.
+        busy = [str(port) for port in (self.app_port, self.actions_port, self.engine_port) if port_in_use(port)]
+        if busy:
+            raise RuntimeError(f"port(s) {', '.join(busy)} already in use: is another Linli still running?")
         self.prepare_database()
         self.start_app()
         self.start_actions()
@@ -153,6 +158,12 @@ class Stack:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+
+def port_in_use(port: int) -> bool:
+    with socket.socket() as probe:
+        probe.settimeout(0.5)
+        return probe.connect_ex(("127.0.0.1", port)) == 0
 
 
 def main() -> int:

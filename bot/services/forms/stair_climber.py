@@ -102,7 +102,9 @@ class StairClimberForm(Form):
                 return NOT_UNDERSTOOD
             if not 1 <= floor <= MAX_FLOOR:
                 return Outcome(note="楼层好像不对，请再说一遍，比如：六楼。")
-            return Outcome({"climber_floor": floor, "climber_room": room or state.get("climber_room") or ""})
+            old_room = state.get("climber_room") or ""
+            kept = old_room if old_room[:-2] == str(floor) else ""  # 602 belongs to floor 6 only
+            return Outcome({"climber_floor": floor, "climber_room": room or kept})
         if slot == "climber_direction":
             way = answers.direction(text)
             return Outcome({"climber_direction": way}) if way else NOT_UNDERSTOOD
@@ -121,7 +123,7 @@ class StairClimberForm(Form):
                     return Outcome({"climber_offer": None}, note="好的。")
             return self._time(session, turn, state)
         if slot == "climber_purpose":
-            return free_text("climber_purpose", (answers.place(text) or text.strip())[:200])
+            return free_text("climber_purpose", text.strip(" 。，,.啊呀额")[:200])
         if slot == "climber_confirmed":
             return confirm(self, session, turn, state, confirm_slot=slot, fields=self.corrections)
         return NOT_UNDERSTOOD

@@ -30,6 +30,13 @@ ACTION_TURNS = [
 ]  # fmt: skip
 
 
+# A whole taxi booking: every turn runs the form's validation (engine → actions → app → database).
+TAXI_CONVERSATION = [
+    "明天上午九点帮我叫部车去六院", "一三八一二三四五六七八", "五号楼门口", "两个人", "要带轮椅",
+    "时间不对 是后天上午", "对的",
+]  # fmt: skip
+
+
 def percentile(values: list[float], q: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
@@ -114,8 +121,17 @@ def main() -> None:
             reply.raise_for_status()
             turns.append(time.perf_counter() - t0)
             assert reply.json(), "empty reply"
+        form_turns = []
+        for n in range(max(args.turns // len(TAXI_CONVERSATION), 30)):
+            for text in TAXI_CONVERSATION:
+                t0 = time.perf_counter()
+                reply = http.post(f"{engine}/webhooks/rest/webhook", json={"sender": f"taxi-{n}", "message": text})
+                reply.raise_for_status()
+                form_turns.append(time.perf_counter() - t0)
+            assert "编号" in reply.json()[-1]["text"], reply.json()
         report("/model/parse", parse)
         report("webhook turn with a custom action", turns)
+        report("taxi booking turn (form + app)", form_turns)
         for name, process in stack.processes.items():
             print(f"resident set size {name:<8} {rss_mb(process):7.0f} MB")
         stack.stop()

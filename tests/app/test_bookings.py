@@ -81,10 +81,10 @@ def test_staff_dispatch_gives_plate_and_eta_to_the_status_answer(client: TestCli
     status = client.post("/api/records/status", json={"sender_id": "resident-1", "kinds": ["taxi"]}).json()
     assert status["count"] == 1
     assert "沪A12345" in status["texts"][0] and "白色大众" in status["texts"][0] and "8点55分" in status["texts"][0]
-    done = client.post(f"/api/records/{number}/cancel", json={"sender_id": "resident-1"})
-    assert done.status_code == 200 and done.json()["status"] == "已取消"
-    again = client.post(f"/api/records/{number}/cancel", json={"sender_id": "resident-1"})
-    assert again.status_code == 409
+    finished = client.post(f"/api/records/{number}/status", json={"status": "已完成"})
+    assert finished.status_code == 200 and finished.json()["status"] == "已完成"
+    too_late = client.post(f"/api/records/{number}/cancel", json={"sender_id": "resident-1"})
+    assert too_late.status_code == 409 and "已完成" in too_late.json()["detail"]["message"]
 
 
 class FakeProvider(BaseHTTPRequestHandler):
@@ -286,9 +286,9 @@ def test_request_number_statuses_and_urgent_alert(client: TestClient, seeded: se
     with seeded() as session:
         assert session.scalars(select(Alert)).one().source == "request"
     for status in ("已派单", "处理中", "已办结", "已回访"):
-        moved = client.post(f"/api/requests/{number}/status", json={"status": status, "note": "ok", "actor": "张"})
+        moved = client.post(f"/api/records/{number}/status", json={"status": status, "note": "ok", "actor": "张"})
         assert moved.status_code == 200 and moved.json()["status"] == status
-    backwards = client.post(f"/api/requests/{number}/status", json={"status": "处理中"})
+    backwards = client.post(f"/api/records/{number}/status", json={"status": "处理中"})
     assert backwards.status_code == 409
     with seeded() as session:
         request = session.scalars(select(ResidentRequest)).one()

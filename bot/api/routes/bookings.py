@@ -181,30 +181,6 @@ def create_request(body: RequestIn, session: SessionDep, response: Response) -> 
     return RecordOut(number=request.number, status=request.status, urgent=request.urgent, text=text)
 
 
-class RequestStatusIn(BaseModel):
-    status: Literal["已派单", "处理中", "已办结", "已回访", "已撤销"]
-    note: str = Field(default="", max_length=1000)
-    department: str = Field(default="", max_length=32)
-    actor: str = Field(default="staff", max_length=64)
-
-
-@router.post("/requests/{number}/status", response_model=RecordOut)
-def move_request(number: str, body: RequestStatusIn, session: SessionDep, now: NowDep) -> RecordOut:
-    request: ResidentRequest = _record(session, ResidentRequest, number)
-    if body.department:
-        request.department = body.department
-    try:
-        records.change_status(session, request, status=body.status, actor=body.actor, note=body.note)
-    except records.StatusError as exc:
-        raise HTTPException(status_code=409, detail={"message": str(exc)}) from exc
-    return RecordOut(
-        number=request.number,
-        status=request.status,
-        urgent=request.urgent,
-        text=resident_requests.describe(request, now=now),
-    )
-
-
 # --- any kind: status and cancel for the owner ----------------------------------------------
 
 
@@ -232,6 +208,34 @@ class CancelIn(BaseModel):
     sender_id: str = Sender
     phone: str | None = Field(default=None, max_length=40)
     actor: str = Field(default="resident", max_length=64)
+
+
+class StatusIn(BaseModel):
+    status: Literal["已派车", "已完成", "已取消", "已派单", "处理中", "已办结", "已回访", "已撤销"]
+    note: str = Field(default="", max_length=1000)
+    department: str = Field(default="", max_length=32, description="requests only: who handles it")
+    actor: str = Field(default="staff", max_length=64)
+
+
+@router.post("/records/{number}/status", response_model=RecordOut)
+def move_record(number: str, body: StatusIn, session: SessionDep, now: NowDep) -> RecordOut:
+    """Staff move a booking or request along (see records.TRANSITIONS); 409 if not allowed now."""
+    kind = next((k for k, digit in records.KIND_DIGIT.items() if number.startswith(digit)), None)
+    if kind is None:
+        raise HTTPException(status_code=404, detail={"message": f"no record {number}"})
+    record = _record(session, records.MODELS[kind], number)
+    if body.department and isinstance(record, ResidentRequest):
+        record.department = body.department
+    try:
+        records.change_status(session, record, status=body.status, actor=body.actor, note=body.note)
+    except records.StatusError as exc:
+        raise HTTPException(status_code=409, detail={"message": str(exc)}) from exc
+    return RecordOut(
+        number=record.number,
+        status=record.status,
+        urgent=getattr(record, "urgent", False),
+        text=describe(record, now=now),
+    )
 
 
 @router.post("/records/{number}/cancel", response_model=RecordOut)

@@ -104,8 +104,13 @@ class AppFormValidation(Action, ABC):
                 message_id=latest_message_id(tracker),
             )
         except (app_client.AppUnavailable, app_client.Rejected, app_client.NotFound):
-            dispatcher.utter_message(response="utter_not_saved")
-            return [*reset(names), SlotSet("form_cancelled", True), SlotSet("requested_slot", None)]
+            asked = tracker.get_slot("requested_slot")
+            if mode == "activate" or not asked:
+                dispatcher.utter_message(response="utter_not_saved")
+                return [*reset(names), SlotSet("form_cancelled", True), SlotSet("requested_slot", None)]
+            # Keep every answer already given and ask for this one again once the app is back.
+            dispatcher.utter_message(response="utter_say_again_later")
+            return [SlotSet(asked, None), SlotSet("requested_slot", asked)]
         if mode == "answer" and not reply["understood"] and intent in INTERRUPTIONS:
             return []
         if reply.get("danger"):

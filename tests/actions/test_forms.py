@@ -156,9 +156,7 @@ async def test_request_is_filed_with_a_number(app: dict[str, Any]) -> None:
 
 async def test_app_down_mid_form_keeps_the_answers_already_given(app_down: None) -> None:
     dispatcher = CollectingDispatcher()
-    said = in_form(
-        tracker("五号楼门口", "inform", slots={"taxi_phone": "13812345678"}), "taxi_form", "taxi_pickup"
-    )
+    said = in_form(tracker("五号楼门口", "inform", slots={"taxi_phone": "13812345678"}), "taxi_form", "taxi_pickup")
     events = await ValidateTaxiForm().run(dispatcher, said, DOMAIN)
     assert dispatcher.messages[0]["response"] == "utter_say_again_later"
     assert events == [SlotSet("taxi_pickup", None), SlotSet("requested_slot", "taxi_pickup")]

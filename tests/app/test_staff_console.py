@@ -163,3 +163,48 @@ def test_content_edits_change_the_next_answer_and_are_kept(staff: TestClient, ac
             ("facility", "居委会", "admin"), ("facility", "居委会", "admin"), ("policy", "垃圾分类", "admin"),
         ]  # fmt: skip
         assert changes[0].after["weekly"]["mon"] == [["08:00", "12:00"]]
+
+
+def test_staff_api_routes_answer_and_refuse_clearly(staff: TestClient, accounts: sessionmaker[Session]) -> None:
+    number = staff.post("/api/requests", json=request_body("staff-api-1", category="环境卫生")).json()["number"]
+    assigned = staff.post(f"/api/staff/requests/{number}/assign", json={"department": "物业", "assignee": "小王"})
+    assert assigned.status_code == 200
+    assert staff.post(f"/api/staff/requests/{number}/assign", json={"department": "外星"}).status_code == 422
+    assert staff.post("/api/staff/requests/899999/assign", json={"department": "物业"}).status_code == 404
+    too_early = staff.post(f"/api/staff/requests/{number}/follow-up", json={"satisfaction": "满意"})
+    assert too_early.status_code == 409  # only after 已办结
+    assert staff.post(f"/api/staff/records/{number}/status", json={"status": "已派单"}).status_code == 200
+    skipped = staff.post(f"/api/staff/records/{number}/status", json={"status": "已办结"})
+    assert skipped.status_code == 409  # 已派单 → 已办结 skips 处理中
+    staff.post(f"/api/staff/records/{number}/status", json={"status": "处理中"})
+    staff.post(f"/api/staff/records/{number}/status", json={"status": "已办结"})
+    followed = staff.post(f"/api/staff/requests/{number}/follow-up", json={"satisfaction": "基本满意", "note": "还行"})
+    assert followed.status_code == 200 and followed.json()["status"] == "已回访"
+    assert staff.post("/api/staff/records/123/status", json={"status": "已完成"}).status_code == 404
+    weekly = {str(n): "09:00-11:00" for n in range(7)}
+    assert staff.put("/api/staff/facilities/长者食堂/weekly", json={"weekly": weekly}).status_code == 204
+    assert "9点" in staff.get("/api/facilities/长者食堂/hours").json()["text"]
+    assert staff.put("/api/staff/facilities/长者食堂/weekly", json={"weekly": {"0": "九点"}}).status_code == 422
+    assert staff.put("/api/staff/facilities/火星站/weekly", json={"weekly": weekly}).status_code == 404
+    assert staff.put("/api/staff/policies/反诈骗", json={"answer": "不转账。"}).status_code == 204
+    assert staff.put("/api/staff/policies/不存在", json={"answer": "x"}).status_code == 404
+    assert staff.put("/api/staff/policies/反诈骗", json={"answer": ""}).status_code == 422
+    assert staff.get("/api/staff/conversations/nobody-here").status_code == 404
+    assert staff.post("/api/staff/alerts/999/ack").status_code == 404
+    assert staff.post("/api/staff/taxi/399999/dispatch", json={"plate": "沪A1"}).status_code == 404
+
+
+def test_taxi_status_exceptions_and_policy_pages(staff: TestClient) -> None:
+    number = staff.post("/api/taxi-bookings", json=taxi_body("staff-taxi-9")).json()["number"]
+    assert "已取消" in staff.post(f"/staff/taxi/{number}/status", data={"status": "已取消"}).text
+    assert number not in staff.get("/staff/taxi").text  # the board shows rides still to drive
+    staff.post("/staff/content/facility/社区卫生站/exceptions", data={"day": "2027-01-01", "note": "元旦休息"})
+    page = staff.get("/staff/content/facility/社区卫生站").text
+    assert "元旦休息" in page
+    staff.post("/staff/content/facility/社区卫生站/exceptions/2027-01-01/delete")
+    assert "元旦休息" not in staff.get("/staff/content/facility/社区卫生站").text
+    policy = staff.get("/staff/content/policy/一网通办")
+    assert policy.status_code == 200 and "<textarea" in policy.text
+    assert staff.get("/staff/content/policy/不存在").status_code == 404
+    exported = staff.get("/staff/export/bookings.csv")
+    assert exported.headers["content-type"].startswith("text/csv") and number in exported.text

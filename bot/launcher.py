@@ -157,6 +157,23 @@ class Stack:
         self.stop()
 
 
+NO_STAFF_YET = "   (no account yet: .venvs/app/bin/python -m bot.cli create-admin NAME)"
+
+
+def has_staff(database_url: str) -> bool:
+    from sqlalchemy import func, select
+
+    from bot.db import make_engine
+    from bot.models import StaffUser
+
+    engine = make_engine(database_url)
+    try:
+        with engine.connect() as conn:
+            return bool(conn.scalar(select(func.count()).select_from(StaffUser)))
+    finally:
+        engine.dispose()
+
+
 def port_in_use(port: int) -> bool:
     with socket.socket() as probe:
         probe.settimeout(0.5)
@@ -189,6 +206,7 @@ def main() -> int:
         f"  engine API:    {stack.urls['engine']}/status\n"
         f"  action server: {stack.urls['actions']}/health\n"
         f"  app:           {stack.urls['app']}/healthz   API docs: {stack.urls['app']}/docs\n"
+        f"  staff console: {stack.urls['app']}/staff/{'' if has_staff(stack.database_url) else NO_STAFF_YET}\n"
         f"  logs:          {stack.log_dir}\n"
         "Ctrl-C stops all three.\n",
         flush=True,

@@ -20,7 +20,7 @@ export TF_CPP_MIN_LOG_LEVEL := 2
 export SQLALCHEMY_SILENCE_UBER_WARNING := 1
 export PYTHONPATH := $(CURDIR)
 
-.PHONY: run test install train lint bench nlu-eval clean
+.PHONY: run test install train lint bench nlu-eval clean browser
 
 install: $(RASA_VENV)/.installed $(APP_VENV)/.installed
 
@@ -47,7 +47,15 @@ train: $(MODEL)
 run: install $(MODEL)
 	$(APP_PY) -m bot.launcher
 
-test: install $(MODEL)
+# The staff console's browser tests drive Debian's chromium (never a downloaded browser) and need
+# CJK fonts to render Chinese.
+CHROMIUM := /usr/bin/chromium
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+browser: $(CHROMIUM)
+$(CHROMIUM):
+	$(SUDO) apt-get install -y -q chromium fonts-noto-cjk || { $(SUDO) apt-get update -q && $(SUDO) apt-get install -y -q chromium fonts-noto-cjk; }
+
+test: install $(MODEL) $(CHROMIUM)
 	$(MAKE) --no-print-directory lint
 	$(RASA) data validate --config config.yml --domain domain.yml --data nlu_data
 	$(RASA) test core --model $(MODEL) --stories tests/stories --fail-on-prediction-errors --out results/core

@@ -1,4 +1,4 @@
-"""Command line: `python -m bot.cli migrate | load-content [--overwrite] | serve`."""
+"""Command line: `python -m bot.cli migrate | load-content [--overwrite] | create-admin NAME | serve`."""
 
 import argparse
 import logging
@@ -30,6 +30,23 @@ def load_content(path: Path, overwrite: bool) -> None:
     )
 
 
+def create_admin(username: str, display_name: str) -> None:
+    """The first admin account (more accounts are made in the console by an admin)."""
+    import getpass
+    import os
+
+    from bot.db import get_sessionmaker
+    from bot.services.staff_auth import AccountError, create_user
+
+    password = os.environ.get("LINLI_ADMIN_PASSWORD") or getpass.getpass("密码（至少8位）: ")
+    with get_sessionmaker()() as session:
+        try:
+            create_user(session, username=username, password=password, role="admin", display_name=display_name)
+        except AccountError as exc:
+            raise SystemExit(f"not created: {exc}") from exc
+    print(f"admin {username} created")
+
+
 def serve() -> None:
     import uvicorn
 
@@ -48,12 +65,17 @@ def main() -> None:
     content = sub.add_parser("load-content", help="seed facility hours and policy answers")
     content.add_argument("--file", type=Path, default=None)
     content.add_argument("--overwrite", action="store_true", help="replace rows staff have edited")
+    admin = sub.add_parser("create-admin", help="create a staff admin (password from LINLI_ADMIN_PASSWORD or asked)")
+    admin.add_argument("username")
+    admin.add_argument("--name", default="", help="name shown in the console")
     sub.add_parser("serve", help="run the app (port 8000)")
     args = parser.parse_args()
     if args.command == "migrate":
         migrate()
     elif args.command == "load-content":
         load_content(args.file or get_settings().content_file, args.overwrite)
+    elif args.command == "create-admin":
+        create_admin(args.username, args.name)
     elif args.command == "serve":
         serve()
 

@@ -23,6 +23,27 @@ class Settings(BaseSettings):
     # Taxi dispatch: empty URL = staff dispatch by hand (申程出行 by phone); else a provider API.
     taxi_dispatch_url: str = ""
     taxi_dispatch_key: str = ""
+    # Staff console: the key that signs session cookies (set your own: with several app
+    # processes all must share it) and how long a sign-in lasts.
+    session_secret: str = "dev-session-secret-change-me"
+    session_hours: float = 8
+    # Where Rasa keeps conversations; empty = derived from database_url (see tracker_database_url).
+    tracker_database_url: str = ""
+
+    def tracker_url(self) -> str:
+        """SQLAlchemy URL of Rasa's tracker store, which the staff console reads."""
+        return self.tracker_database_url or tracker_database_url(self.database_url)
+
+
+def tracker_database_url(database_url: str) -> str:
+    """PostgreSQL: the same database (Rasa's table is `events`). SQLite: a second file beside the
+    app's (`rasa_tracker.db`), so the engine and the app never wait on one SQLite writer lock."""
+    if database_url.startswith("sqlite"):
+        app_file = Path(database_url.split("///", 1)[1])
+        return f"sqlite:///{app_file.with_name('rasa_tracker.db')}"
+    if database_url.startswith("postgresql"):
+        return database_url
+    raise ValueError(f"unsupported DATABASE_URL for the tracker store: {database_url.split(':', 1)[0]}")
 
 
 @lru_cache

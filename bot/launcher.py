@@ -14,7 +14,7 @@ from pathlib import Path
 from urllib.error import URLError
 from urllib.request import urlopen
 
-from bot.config import PROJECT_ROOT, get_settings
+from bot.config import PROJECT_ROOT, get_settings, tracker_database_url
 
 RASA_BIN = PROJECT_ROOT / ".venvs" / "rasa" / "bin"
 APP_PYTHON = PROJECT_ROOT / ".venvs" / "app" / "bin" / "python"
@@ -26,13 +26,10 @@ def tracker_store_url(database_url: str) -> tuple[str, str]:
 
     PostgreSQL: the same database (Rasa's table is `events`). SQLite: a second file beside the
     app's, so the engine and the app never wait on one SQLite writer lock."""
-    if database_url.startswith("sqlite"):
-        app_file = Path(database_url.split("///", 1)[1])
-        return "sqlite", f"sqlite:///{app_file.with_name('rasa_tracker.db')}"
-    scheme, rest = database_url.split("://", 1)
-    if scheme.startswith("postgresql"):
-        return "postgresql", f"postgresql://{rest}"  # the engine's environment has psycopg2
-    raise ValueError(f"unsupported DATABASE_URL for the tracker store: {scheme}")
+    url = tracker_database_url(database_url)
+    if url.startswith("sqlite"):
+        return "sqlite", url
+    return "postgresql", f"postgresql://{url.split('://', 1)[1]}"  # the engine's environment has psycopg2
 
 
 @dataclass
@@ -160,6 +157,23 @@ class Stack:
         self.stop()
 
 
+NO_STAFF_YET = "   (no account yet: .venvs/app/bin/python -m bot.cli create-admin NAME)"
+
+
+def has_staff(database_url: str) -> bool:
+    from sqlalchemy import func, select
+
+    from bot.db import make_engine
+    from bot.models import StaffUser
+
+    engine = make_engine(database_url)
+    try:
+        with engine.connect() as conn:
+            return bool(conn.scalar(select(func.count()).select_from(StaffUser)))
+    finally:
+        engine.dispose()
+
+
 def port_in_use(port: int) -> bool:
     with socket.socket() as probe:
         probe.settimeout(0.5)
@@ -192,6 +206,7 @@ def main() -> int:
         f"  engine API:    {stack.urls['engine']}/status\n"
         f"  action server: {stack.urls['actions']}/health\n"
         f"  app:           {stack.urls['app']}/healthz   API docs: {stack.urls['app']}/docs\n"
+        f"  staff console: {stack.urls['app']}/staff/{'' if has_staff(stack.database_url) else NO_STAFF_YET}\n"
         f"  logs:          {stack.log_dir}\n"
         "Ctrl-C stops all three.\n",
         flush=True,

@@ -224,6 +224,9 @@ class ResidentRequest(Base):
     urgent: Mapped[bool] = mapped_column(Boolean, default=False)
     status: Mapped[str] = mapped_column(String(16), default="已受理", index=True)
     department: Mapped[str] = mapped_column(String(32), default="")
+    assignee: Mapped[str] = mapped_column(String(64), default="")
+    satisfaction: Mapped[str] = mapped_column(String(8), default="")  # 满意 | 基本满意 | 不满意
+    followup_note: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)
 
@@ -242,3 +245,86 @@ class StatusChange(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
     __table_args__ = (Index("ix_status_change_record", "record_kind", "record_id"),)
+
+
+# --- Staff console ----------------------------------------------------------------------------
+
+
+class StaffUser(Base):
+    __tablename__ = "staff_user"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(64), unique=True)
+    display_name: Mapped[str] = mapped_column(String(64), default="")
+    password_hash: Mapped[str] = mapped_column(String(255))
+    role: Mapped[str] = mapped_column(String(16), default="staff")  # staff | admin
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    last_login_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class LoginAttempt(Base):
+    """Failed and good sign-ins, kept in the database so every app process sees the same count."""
+
+    __tablename__ = "login_attempt"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(64), index=True)
+    client: Mapped[str] = mapped_column(String(64), default="")
+    succeeded: Mapped[bool] = mapped_column(Boolean, default=False)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
+
+
+class AuditEntry(Base):
+    """Who looked at or changed a request, booking or content item, and when."""
+
+    __tablename__ = "audit_log"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    actor: Mapped[str] = mapped_column(String(64))
+    action: Mapped[str] = mapped_column(String(32))  # view | change | export | …
+    object_kind: Mapped[str] = mapped_column(String(32))
+    object_id: Mapped[str] = mapped_column(String(64), default="")
+    detail: Mapped[str] = mapped_column(Text, default="")
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
+
+
+class ContentChange(Base):
+    """Every staff edit of facility hours or a policy answer: before and after."""
+
+    __tablename__ = "content_change"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16))  # facility | policy
+    name: Mapped[str] = mapped_column(String(64), index=True)
+    before: Mapped[dict[str, object]] = mapped_column(JSON, default=dict)
+    after: Mapped[dict[str, object]] = mapped_column(JSON, default=dict)
+    actor: Mapped[str] = mapped_column(String(64))
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
+
+
+class ConversationReview(Base):
+    """Staff notes on a conversation (read from Rasa's tracker store, never copied)."""
+
+    __tablename__ = "conversation_review"
+
+    sender_id: Mapped[str] = mapped_column(String(255), primary_key=True)
+    reviewed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    reviewed_by: Mapped[str | None] = mapped_column(String(64))
+    tags: Mapped[list[str]] = mapped_column(JSON, default=list)
+
+
+class IntentCorrection(Base):
+    """The intent a user message should have had, for the next training round."""
+
+    __tablename__ = "intent_correction"
+    __table_args__ = (UniqueConstraint("sender_id", "event_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    sender_id: Mapped[str] = mapped_column(String(255), index=True)
+    event_id: Mapped[int] = mapped_column(Integer)  # the row id in Rasa's `events` table
+    text: Mapped[str] = mapped_column(Text)
+    predicted_intent: Mapped[str] = mapped_column(String(64), default="")
+    intent: Mapped[str] = mapped_column(String(64))
+    actor: Mapped[str] = mapped_column(String(64))
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

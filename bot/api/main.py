@@ -1,22 +1,40 @@
-"""The FastAPI app: JSON API for the actions under /api (service token), /healthz for anyone."""
+"""The FastAPI app: the JSON API for the actions under /api (service token), the staff console
+under /staff and /api/staff (signed-in staff), static files, /healthz for anyone."""
 
 from fastapi import Depends, FastAPI
+from fastapi.staticfiles import StaticFiles
 from fastapi_offline import FastAPIOffline
+from starlette.middleware.sessions import SessionMiddleware
 
 from bot.api.deps import require_service_token
-from bot.api.routes import bookings, conversation, forms, health, knowledge
+from bot.api.routes import bookings, conversation, forms, health, knowledge, staff_api, staff_pages
+from bot.api.staff import NotAllowed, NotSignedIn, not_allowed, not_signed_in
+from bot.config import PROJECT_ROOT, get_settings
 
 
 def create_app() -> FastAPI:
     # FastAPIOffline serves /docs and /redoc with Swagger UI and ReDoc files from the installed
     # package: the app runs with no internet, so nothing may come from a CDN.
-    app = FastAPIOffline(title="邻里助手 API", version="0.1.0")
+    app = FastAPIOffline(title="邻里助手 API", version="0.2.0")
+    settings = get_settings()
+    app.add_middleware(
+        SessionMiddleware,
+        secret_key=settings.session_secret,
+        session_cookie="linli_staff",
+        max_age=int(settings.session_hours * 3600),
+        same_site="strict",
+    )
+    app.add_exception_handler(NotSignedIn, not_signed_in)
+    app.add_exception_handler(NotAllowed, not_allowed)
+    app.mount("/static", StaticFiles(directory=PROJECT_ROOT / "bot" / "web" / "static"), name="static")
     app.include_router(health.router)
     protected = [Depends(require_service_token)]
     app.include_router(knowledge.router, prefix="/api", dependencies=protected)
     app.include_router(conversation.router, prefix="/api", dependencies=protected)
     app.include_router(forms.router, prefix="/api", dependencies=protected)
     app.include_router(bookings.router, prefix="/api", dependencies=protected)
+    app.include_router(staff_api.router, prefix="/api")
+    app.include_router(staff_pages.router)
     return app
 
 

@@ -8,8 +8,13 @@ from bot.db import Base, make_engine
 target_metadata = Base.metadata
 
 
+def ours(obj: object, name: str | None, type_: str, reflected: bool, compare_to: object) -> bool:
+    # Rasa's tracker store keeps its `events` table in the same PostgreSQL database: not ours.
+    return not (type_ == "table" and reflected and name == "events")
+
+
 def run(connection: Connection) -> None:
-    context.configure(connection=connection, target_metadata=target_metadata, render_as_batch=True)
+    context.configure(connection=connection, target_metadata=target_metadata, render_as_batch=True, include_object=ours)
     with context.begin_transaction():
         context.run_migrations()
 

@@ -1,6 +1,7 @@
 from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -12,6 +13,7 @@ from bot.api.main import create_app
 from bot.cli import migrate
 from bot.config import get_settings
 from bot.db import make_engine
+from bot.services import staff_auth
 from bot.services.content import load_content
 from tests.databases import KINDS, fresh_database, skip_unless_available
 
@@ -60,3 +62,27 @@ def client(seeded: sessionmaker[Session], clock: dict[str, datetime]) -> Iterato
     with TestClient(app) as test_client:
         test_client.headers["Authorization"] = f"Bearer {get_settings().service_token}"
         yield test_client
+
+
+PASSWORD = "correct-horse-9"
+
+
+@pytest.fixture
+def accounts(seeded: sessionmaker[Session]) -> sessionmaker[Session]:
+    with seeded() as session:
+        staff_auth.create_user(session, username="admin", password=PASSWORD, role="admin", display_name="王主任")
+        staff_auth.create_user(session, username="xiaoli", password=PASSWORD, role="staff", display_name="小李")
+    return seeded
+
+
+def sign_in(client: TestClient, username: str = "admin", password: str = PASSWORD) -> Any:
+    return client.post(
+        "/staff/login", data={"username": username, "password": password, "next": "/staff/"}, follow_redirects=False
+    )
+
+
+@pytest.fixture
+def staff(client: TestClient, accounts: sessionmaker[Session]) -> Iterator[TestClient]:
+    """The app client, also signed in to the staff console as an admin."""
+    assert sign_in(client).status_code == 303
+    yield client

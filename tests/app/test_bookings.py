@@ -71,17 +71,18 @@ def test_urgent_taxi_raises_an_alert_and_past_time_is_refused(
     assert count(seeded, TaxiBooking) == 1
 
 
-def test_staff_dispatch_gives_plate_and_eta_to_the_status_answer(client: TestClient) -> None:
+def test_staff_dispatch_gives_plate_and_eta_to_the_status_answer(staff: TestClient) -> None:
+    client = staff
     number = client.post("/api/taxi-bookings", json=taxi_body("k-dispatch-1")).json()["number"]
     dispatched = client.post(
-        f"/api/taxi-bookings/{number}/dispatch",
+        f"/api/staff/taxi/{number}/dispatch",
         json={"plate": "沪A12345", "car": "白色大众", "eta_at": "2026-11-22T08:55:00+08:00"},
     )
     assert dispatched.status_code == 200 and dispatched.json()["status"] == "已派车"
     status = client.post("/api/records/status", json={"sender_id": "resident-1", "kinds": ["taxi"]}).json()
     assert status["count"] == 1
     assert "沪A12345" in status["texts"][0] and "白色大众" in status["texts"][0] and "8点55分" in status["texts"][0]
-    finished = client.post(f"/api/records/{number}/status", json={"status": "已完成"})
+    finished = client.post(f"/api/staff/records/{number}/status", json={"status": "已完成"})
     assert finished.status_code == 200 and finished.json()["status"] == "已完成"
     too_late = client.post(f"/api/records/{number}/cancel", json={"sender_id": "resident-1"})
     assert too_late.status_code == 409 and "已完成" in too_late.json()["detail"]["message"]
@@ -277,7 +278,8 @@ def request_body(key: str, **changes: Any) -> dict[str, Any]:
     return {**body, **changes}
 
 
-def test_request_number_statuses_and_urgent_alert(client: TestClient, seeded: sessionmaker[Session]) -> None:
+def test_request_number_statuses_and_urgent_alert(staff: TestClient, seeded: sessionmaker[Session]) -> None:
+    client = staff
     filed = client.post("/api/requests", json=request_body("request-1"))
     assert filed.status_code == 201
     number = filed.json()["number"]
@@ -286,9 +288,9 @@ def test_request_number_statuses_and_urgent_alert(client: TestClient, seeded: se
     with seeded() as session:
         assert session.scalars(select(Alert)).one().source == "request"
     for status in ("已派单", "处理中", "已办结", "已回访"):
-        moved = client.post(f"/api/records/{number}/status", json={"status": status, "note": "ok", "actor": "张"})
+        moved = client.post(f"/api/staff/records/{number}/status", json={"status": status, "note": "ok"})
         assert moved.status_code == 200 and moved.json()["status"] == status
-    backwards = client.post(f"/api/records/{number}/status", json={"status": "处理中"})
+    backwards = client.post(f"/api/staff/records/{number}/status", json={"status": "处理中"})
     assert backwards.status_code == 409
     with seeded() as session:
         request = session.scalars(select(ResidentRequest)).one()

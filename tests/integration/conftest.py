@@ -8,9 +8,11 @@ from typing import Any
 import httpx
 import pytest
 from sqlalchemy import Engine
+from sqlalchemy.orm import Session
 
 from bot.db import make_engine
 from bot.launcher import Stack
+from bot.services import staff_auth
 from tests.databases import KINDS, fresh_database, skip_unless_available
 
 
@@ -80,3 +82,18 @@ def db(stack: Stack) -> Iterator[Engine]:
     engine = make_engine(stack.database_url)
     yield engine
     engine.dispose()
+
+
+STAFF_PASSWORD = "integration-pass-1"
+
+
+@pytest.fixture(scope="session")
+def staff(stack: Stack, db: Engine) -> Iterator[httpx.Client]:
+    """An HTTP client signed in to the staff console of the running app, as an admin."""
+    with Session(db) as session:
+        staff_auth.create_user(session, username="tester", password=STAFF_PASSWORD, role="admin", display_name="测试员")
+    client = httpx.Client(base_url=stack.urls["app"], timeout=30, follow_redirects=True)
+    response = client.post("/staff/login", data={"username": "tester", "password": STAFF_PASSWORD})
+    assert response.status_code == 200 and "测试员" in response.text, response.text[:300]
+    yield client
+    client.close()

@@ -3,6 +3,7 @@
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
+import httpx
 from sqlalchemy import Engine
 
 from tests.integration.conftest import Chat
@@ -22,7 +23,9 @@ def joined(chat: Chat, sender: str, text: str) -> str:
     return " ".join(chat.texts(sender, text))
 
 
-def test_taxi_booked_with_a_correction_then_dispatched_and_asked_about(chat: Chat, db: Engine) -> None:
+def test_taxi_booked_with_a_correction_then_dispatched_and_asked_about(
+    chat: Chat, db: Engine, staff: httpx.Client
+) -> None:
     me = new_sender()
     assert "手机号码" in joined(chat, me, "明天上午九点帮我叫部车去六院")
     assert "上车" in joined(chat, me, "一三八一二三四五六七八")
@@ -46,7 +49,8 @@ def test_taxi_booked_with_a_correction_then_dispatched_and_asked_about(chat: Cha
     assert number in booked
     waiting = joined(chat, me, "我叫的车到哪里了")
     assert number in waiting and "派车" in waiting
-    chat.app_post(f"/api/taxi-bookings/{number}/dispatch", {"plate": "沪A12345", "car": "白色大众"})
+    dispatched = staff.post(f"/api/staff/taxi/{number}/dispatch", json={"plate": "沪A12345", "car": "白色大众"})
+    assert dispatched.status_code == 200
     assert "沪A12345" in joined(chat, me, "车子派出来了伐")
 
 

@@ -2,22 +2,19 @@
 idempotency key), looked up and cancelled by their owner, moved along by staff."""
 
 from datetime import date, datetime
-from typing import Literal, TypeVar
+from typing import Literal
 
 from fastapi import APIRouter, HTTPException, Response, status
 from pydantic import AwareDatetime, BaseModel, Field
-from sqlalchemy import select
-from sqlalchemy.orm import Session
 
 from bot.api.deps import NowDep, SessionDep
-from bot.models import ClimberBooking, ResidentRequest, TaxiBooking
+from bot.models import ClimberBooking, TaxiBooking
 from bot.services import phone as phones
 from bot.services import records, resident_requests, stair_climber, taxi
 from bot.services.dispatch import get_dispatcher
 from bot.services.forms.lookup import describe, resolve
 
 router = APIRouter(tags=["bookings"])
-R = TypeVar("R", TaxiBooking, ClimberBooking, ResidentRequest)
 Kind = Literal["taxi", "climber", "request"]
 
 Key = Field(min_length=8, max_length=200, description="the same key on a retry returns the first record")
@@ -78,30 +75,6 @@ def create_taxi_booking(body: TaxiIn, session: SessionDep, now: NowDep, response
             "告诉您车牌。您也可以问我“车子到哪里了”。"
         )
     return RecordOut(number=booking.number, status=booking.status, urgent=booking.urgent, text=text)
-
-
-class DispatchIn(BaseModel):
-    plate: str = Field(min_length=2, max_length=16)
-    car: str = Field(default="", max_length=64)
-    eta_at: AwareDatetime | None = None
-    actor: str = Field(default="staff", max_length=64)
-
-
-def _record(session: Session, model: type[R], number: str) -> R:
-    row = session.scalar(select(model).where(model.number == number))
-    if row is None:
-        raise HTTPException(status_code=404, detail={"message": f"no record {number}"})
-    return row
-
-
-@router.post("/taxi-bookings/{number}/dispatch", response_model=RecordOut)
-def dispatch_taxi(number: str, body: DispatchIn, session: SessionDep, now: NowDep) -> RecordOut:
-    booking: TaxiBooking = _record(session, TaxiBooking, number)
-    try:
-        taxi.record_dispatch(session, booking, plate=body.plate, car=body.car, eta_at=body.eta_at, actor=body.actor)
-    except records.StatusError as exc:
-        raise HTTPException(status_code=409, detail={"message": str(exc)}) from exc
-    return RecordOut(number=booking.number, status=booking.status, text=taxi.describe(booking, now=now))
 
 
 # --- stair-climber --------------------------------------------------------------------------
@@ -208,34 +181,6 @@ class CancelIn(BaseModel):
     sender_id: str = Sender
     phone: str | None = Field(default=None, max_length=40)
     actor: str = Field(default="resident", max_length=64)
-
-
-class StatusIn(BaseModel):
-    status: Literal["已派车", "已完成", "已取消", "已派单", "处理中", "已办结", "已回访", "已撤销"]
-    note: str = Field(default="", max_length=1000)
-    department: str = Field(default="", max_length=32, description="requests only: who handles it")
-    actor: str = Field(default="staff", max_length=64)
-
-
-@router.post("/records/{number}/status", response_model=RecordOut)
-def move_record(number: str, body: StatusIn, session: SessionDep, now: NowDep) -> RecordOut:
-    """Staff move a booking or request along (see records.TRANSITIONS); 409 if not allowed now."""
-    kind = next((k for k, digit in records.KIND_DIGIT.items() if number.startswith(digit)), None)
-    if kind is None:
-        raise HTTPException(status_code=404, detail={"message": f"no record {number}"})
-    record = _record(session, records.MODELS[kind], number)
-    if body.department and isinstance(record, ResidentRequest):
-        record.department = body.department
-    try:
-        records.change_status(session, record, status=body.status, actor=body.actor, note=body.note)
-    except records.StatusError as exc:
-        raise HTTPException(status_code=409, detail={"message": str(exc)}) from exc
-    return RecordOut(
-        number=record.number,
-        status=record.status,
-        urgent=getattr(record, "urgent", False),
-        text=describe(record, now=now),
-    )
 
 
 @router.post("/records/{number}/cancel", response_model=RecordOut)

@@ -1,0 +1,50 @@
+"""Dashboard charts as inline SVG drawn on the server with pygal: no JavaScript chart library,
+no CDN (pygal's optional tooltip script, which it would load from the web, is switched off)."""
+
+from collections.abc import Iterable
+
+import pygal
+from pygal.style import Style
+
+STYLE = Style(
+    font_family="Noto Sans CJK SC, Microsoft YaHei, sans-serif",
+    background="white",
+    plot_background="white",
+    colors=("#1d3b5c", "#f9ab00", "#188038", "#d93025", "#5f6368", "#0b57d0"),
+    title_font_size=18,
+    label_font_size=13,
+    major_label_font_size=13,
+    legend_font_size=13,
+)
+
+
+def _config(chart: pygal.graph.graph.Graph, title: str) -> pygal.graph.graph.Graph:
+    chart.config.js = []  # no script from the web
+    chart.title = title
+    return chart
+
+
+def _svg(chart: pygal.graph.graph.Graph) -> str:
+    return str(chart.render(is_unicode=True, disable_xml_declaration=True))
+
+
+def bars(title: str, labels: Iterable[str], series: dict[str, list[int]]) -> str:
+    chart = _config(pygal.Bar(style=STYLE, height=320, x_label_rotation=30, show_legend=len(series) > 1), title)
+    chart.x_labels = list(labels)
+    for name, values in series.items():
+        chart.add(name, values)
+    return _svg(chart)
+
+
+def horizontal(title: str, items: list[tuple[str, int]]) -> str:
+    chart = _config(pygal.HorizontalBar(style=STYLE, height=320, show_legend=False), title)
+    chart.x_labels = [label for label, _ in reversed(items)]
+    chart.add("", [value for _, value in reversed(items)])
+    return _svg(chart)
+
+
+def pie(title: str, items: dict[str, int]) -> str:
+    chart = _config(pygal.Pie(style=STYLE, height=320, inner_radius=0.4), title)
+    for label, value in items.items():
+        chart.add(label, value)
+    return _svg(chart)

@@ -1,0 +1,36 @@
+// Alerts at the top of every staff page: polled every 5 seconds, shown until acknowledged.
+(function () {
+  const box = document.getElementById("alerts");
+  if (!box) return;
+  const list = box.querySelector("ul");
+  function render(alerts) {
+    list.replaceChildren();
+    for (const a of alerts) {
+      const li = document.createElement("li");
+      const kind = document.createElement("strong");
+      kind.textContent = a.label;
+      const what = document.createElement("span");
+      what.textContent = `${a.time}  ${a.message}`;  // textContent: never rendered as HTML
+      const ack = document.createElement("button");
+      ack.textContent = "已处理";
+      ack.dataset.id = a.id;
+      ack.addEventListener("click", () => acknowledge(a.id));
+      li.append(kind, what, ack);
+      list.append(li);
+    }
+    box.classList.toggle("on", alerts.length > 0);
+    document.title = alerts.length ? `(${alerts.length}) 紧急 · 邻里助手` : document.title.replace(/^\(\d+\) 紧急 · /, "");
+  }
+  async function poll() {
+    try {
+      const response = await fetch("/api/staff/alerts", { credentials: "same-origin" });
+      if (response.ok) render(await response.json());
+    } catch (e) { /* the next poll tries again */ }
+  }
+  async function acknowledge(id) {
+    await fetch(`/api/staff/alerts/${id}/ack`, { method: "POST", credentials: "same-origin" });
+    poll();
+  }
+  poll();
+  setInterval(poll, 5000);
+})();

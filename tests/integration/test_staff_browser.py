@@ -1,0 +1,133 @@
+"""The staff console in real headless Chromium (Debian's `chromium`, driven by Playwright),
+against the running engine, action server and app. Screenshots go to results/screenshots/."""
+
+import re
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+import yaml
+from playwright.sync_api import Browser, Page, expect, sync_playwright
+
+from bot.launcher import Stack
+from tests.integration.conftest import STAFF_PASSWORD, Chat
+
+CHROMIUM = "/usr/bin/chromium"
+SHOTS = Path(__file__).resolve().parents[2] / "results" / "screenshots"
+FLAGS = [
+    "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+    "--disable-sync", "--no-first-run",
+]  # fmt: skip
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Browser]:
+    if not Path(CHROMIUM).exists():
+        pytest.fail("chromium is not installed: `make test` installs it (apt-get install chromium)")
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+        yield launched
+        launched.close()
+
+
+@pytest.fixture
+def console(browser: Browser, stack: Stack, staff: httpx.Client, request: pytest.FixtureRequest) -> Iterator[Page]:
+    """A fresh browser session on a 1366×768 screen, signed in as the test admin."""
+    context = browser.new_context(
+        base_url=stack.urls["app"], viewport={"width": 1366, "height": 768}, accept_downloads=True, locale="zh-CN"
+    )
+    page = context.new_page()
+    page.goto("/staff/")
+    expect(page).to_have_url(re.compile(r"/staff/login"))
+    page.get_by_label("用户名").fill("tester")
+    page.get_by_label("密码").fill(STAFF_PASSWORD)
+    page.get_by_role("button", name="登录").click()
+    expect(page.get_by_text("测试员")).to_be_visible()
+    yield page
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SHOTS / f"{request.node.name}.png"), full_page=True)
+    context.close()
+
+
+def sender() -> str:
+    return f"browser-{uuid.uuid4().hex[:8]}"
+
+
+def test_find_a_conversation_correct_an_intent_and_export(console: Page, chat: Chat) -> None:
+    me = sender()
+    chat.texts(me, "加装电梯要多少人同意")
+    console.goto("/staff/conversations")
+    console.get_by_role("link", name="加装电梯要多少人同意").first.click()
+    row = console.locator("tr.msg-user", has_text="加装电梯要多少人同意")
+    expect(row).to_contain_text("ask_policy")
+    row.get_by_label("正确的意图").select_option("help")
+    row.get_by_role("button", name="改").click()
+    expect(console.locator(".flash")).to_contain_text("已改为 help")
+    console.goto("/staff/conversations")
+    with console.expect_download() as download:
+        console.get_by_role("link", name="下载改过意图的句子").click()
+    exported = yaml.safe_load(Path(download.value.path()).read_text(encoding="utf-8"))
+    block = next(b for b in exported["nlu"] if b["intent"] == "help")
+    assert "- 加装电梯要多少人同意" in block["examples"]
+
+
+def test_move_a_request_from_received_to_done(console: Page, chat: Chat) -> None:
+    number = chat.app_post(
+        "/api/requests",
+        {
+            "idempotency_key": f"{sender()}:m1",
+            "sender_id": sender(),
+            "phone": "13812345678",
+            "category": "公共设施损坏",
+            "description": "五号楼门口路灯坏了",
+            "location": "五号楼门口",
+        },
+    )["number"]
+    console.goto("/staff/requests")
+    console.get_by_role("link", name=number).click()
+    for status in ("已派单", "处理中", "已办结"):
+        console.get_by_label("新状态").select_option(status)
+        console.get_by_label("说明").fill(f"测试：{status}")
+        console.get_by_role("button", name="保存").last.click()
+        expect(console.locator("h1")).to_contain_text(status)
+    expect(console.get_by_role("heading", name="回访")).to_be_visible()
+
+
+def test_record_a_plate_and_the_resident_hears_it(console: Page, chat: Chat) -> None:
+    me = sender()
+    for said in ("明天上午九点帮我叫部车去六院", "13812345678", "五号楼门口", "一个人", "不用"):
+        chat.texts(me, said)
+    booked = " ".join(chat.texts(me, "对的"))
+    number = booked.split("编号", 1)[1][:6]
+    console.goto("/staff/taxi")
+    row = console.locator("tr", has_text=number)
+    row.get_by_label("车牌").fill("沪C24680")
+    row.get_by_label("车型").fill("蓝色出租")
+    row.get_by_role("button", name="已派车").click()
+    expect(console.locator(".flash")).to_contain_text("沪C24680")
+    heard = " ".join(chat.texts(me, "我叫的车到哪里了"))
+    assert "沪C24680" in heard and "蓝色出租" in heard
+
+
+def test_edit_hours_and_the_bot_says_the_new_ones(console: Page, chat: Chat) -> None:
+    console.goto("/staff/content")
+    console.get_by_role("link", name="睦邻活动室").click()
+    for day in ("星期一", "星期二", "星期三", "星期四", "星期五", "星期六", "星期日"):
+        console.get_by_label(day, exact=True).fill("07:15-21:45")
+    console.get_by_role("button", name="保存每周时间").click()
+    expect(console.locator(".flash")).to_contain_text("已保存")
+    answer = " ".join(chat.texts(sender(), "活动室今天几点开门"))
+    assert "7点15分" in answer
+
+
+def test_an_emergency_alert_appears_on_the_page(console: Page, chat: Chat, staff: httpx.Client) -> None:
+    for earlier in staff.get("/api/staff/alerts").json():  # start from a quiet board
+        staff.post(f"/api/staff/alerts/{earlier['id']}/ack")
+    console.goto("/staff/requests")
+    chat.texts(sender(), "我摔倒了")
+    alert = console.locator("#alerts li", has_text="急病受伤").first
+    expect(alert).to_be_visible(timeout=15_000)  # polled every 5 seconds
+    alert.get_by_role("button", name="已处理").click()
+    expect(console.locator("#alerts li", has_text="急病受伤")).to_have_count(0, timeout=15_000)

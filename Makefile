@@ -64,8 +64,8 @@ test: install $(MODEL) $(CHROMIUM)
 	$(APP_PY) -m pytest tests/app tests/integration tests/test_nlu_quality.py
 
 lint: install
-	$(APP_VENV)/bin/ruff check bot actions tests bench
-	$(APP_VENV)/bin/ruff format --check bot actions tests bench
+	$(APP_VENV)/bin/ruff check bot actions connectors tests bench
+	$(APP_VENV)/bin/ruff format --check bot actions connectors tests bench
 	$(APP_VENV)/bin/mypy bot
 
 nlu-eval: install $(MODEL)

@@ -27,6 +27,8 @@ class Settings(BaseSettings):
     # processes all must share it) and how long a sign-in lasts.
     session_secret: str = "dev-session-secret-change-me"
     session_hours: float = 8
+    # The Rasa engine, for the chat page's messages (the page talks to the app, the app to the engine).
+    engine_url: str = "http://127.0.0.1:5005"
     # Where Rasa keeps conversations; empty = derived from database_url (see tracker_database_url).
     tracker_database_url: str = ""
 

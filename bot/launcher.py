@@ -14,6 +14,8 @@ from pathlib import Path
 from urllib.error import URLError
 from urllib.request import urlopen
 
+import yaml
+
 from bot.config import PROJECT_ROOT, get_settings, tracker_database_url
 
 RASA_BIN = PROJECT_ROOT / ".venvs" / "rasa" / "bin"
@@ -30,6 +32,11 @@ def tracker_store_url(database_url: str) -> tuple[str, str]:
     if url.startswith("sqlite"):
         return "sqlite", url
     return "postgresql", f"postgresql://{url.split('://', 1)[1]}"  # the engine's environment has psycopg2
+
+
+CREDENTIALS = PROJECT_ROOT / "credentials.yml"
+WECHAT_CHANNEL = "connectors.wechat.WeChatInput"
+WECHAT_VARIABLES = ("WECHAT_TOKEN", "WECHAT_APP_ID", "WECHAT_APP_SECRET", "WECHAT_AES_KEY")
 
 
 @dataclass
@@ -65,7 +72,22 @@ class Stack:
             "RASA_TELEMETRY_ENABLED": "false",
             "TF_CPP_MIN_LOG_LEVEL": "2",
             "PYTHONPATH": str(PROJECT_ROOT),
+            "ENGINE_URL": self.urls["engine"],
+            # credentials.yml reads these; empty unless set (the wechat channel is dropped without a token)
+            **{name: os.environ.get(name, "") for name in WECHAT_VARIABLES},
+            "WECHAT_API_BASE": os.environ.get("WECHAT_API_BASE", "https://api.weixin.qq.com"),
         }
+
+    def credentials_file(self) -> Path:
+        """credentials.yml, without the WeChat channel when no WECHAT_TOKEN is set."""
+        if os.environ.get("WECHAT_TOKEN"):
+            return CREDENTIALS
+        channels = yaml.safe_load(CREDENTIALS.read_text(encoding="utf-8")) or {}
+        channels.pop(WECHAT_CHANNEL, None)
+        written = self.log_dir.parent / "credentials.yml"
+        written.parent.mkdir(parents=True, exist_ok=True)
+        written.write_text(yaml.safe_dump(channels, allow_unicode=True), encoding="utf-8")
+        return written
 
     def prepare_database(self) -> None:
         env = self.environment()
@@ -98,7 +120,7 @@ class Stack:
             "engine",
             [
                 str(RASA_BIN / "rasa"), "run", "--enable-api", "--port", str(self.engine_port),
-                "--model", str(MODEL), "--endpoints", "endpoints.yml", "--credentials", "credentials.yml",
+                "--model", str(MODEL), "--endpoints", "endpoints.yml", "--credentials", str(self.credentials_file()),
             ],
         )  # fmt: skip
 
@@ -206,6 +228,9 @@ def main() -> int:
         f"  engine API:    {stack.urls['engine']}/status\n"
         f"  action server: {stack.urls['actions']}/health\n"
         f"  app:           {stack.urls['app']}/healthz   API docs: {stack.urls['app']}/docs\n"
+        f"  resident chat: {stack.urls['app']}/chat/\n"
+        f"  WeChat:        {stack.urls['engine']}/webhooks/wechat/webhook"
+        f"{'' if os.environ.get('WECHAT_TOKEN') else '   (off: set WECHAT_TOKEN to open it)'}\n"
         f"  staff console: {stack.urls['app']}/staff/{'' if has_staff(stack.database_url) else NO_STAFF_YET}\n"
         f"  logs:          {stack.log_dir}\n"
         "Ctrl-C stops all three.\n",

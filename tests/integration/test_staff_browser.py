@@ -131,3 +131,27 @@ def test_an_emergency_alert_appears_on_the_page(console: Page, chat: Chat, staff
     expect(alert).to_be_visible(timeout=15_000)  # polled every 5 seconds
     alert.get_by_role("button", name="已处理").click()
     expect(console.locator("#alerts li", has_text="急病受伤")).to_have_count(0, timeout=15_000)
+
+
+def test_resident_chat_page_on_a_phone(browser: Browser, stack: Stack) -> None:
+    """Send a message, get a Chinese reply, press a quick-reply button, reload and see the history."""
+    context = browser.new_context(base_url=stack.urls["app"], viewport={"width": 360, "height": 740}, locale="zh-CN")
+    page = context.new_page()
+    page.goto("/chat/")
+    expect(page.locator(".bubble.bot").first).to_contain_text("邻里助手")  # the greeting
+    for said in ("约爬楼机", "13812345678", "五号楼六楼"):
+        page.get_by_label("输入消息").fill(said)
+        page.get_by_role("button", name="发送").click()
+        expect(page.locator(".bubble.me").last).to_have_text(said)
+        expect(page.locator("#typing")).to_be_hidden()
+    page.locator("#quick button", has_text="下楼").click()  # the bot's 下楼/上楼/往返 buttons
+    expect(page.locator(".bubble.me").last).to_have_text("下楼")
+    expect(page.locator(".bubble.bot").last).to_contain_text("什么时间")
+    page.get_by_label("大字").check()
+    before = page.locator(".bubble").count()
+    page.reload()
+    expect(page.locator(".bubble")).to_have_count(before)
+    assert "big" in (page.locator("body").get_attribute("class") or "")
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SHOTS / "chat_360px.png"), full_page=True)
+    context.close()

@@ -1,0 +1,51 @@
+"""The residents' chat page at /chat/ and its one endpoint. The page posts here; the app passes
+the message to the engine's `webchat` channel (connectors/webchat.py) and returns the replies, so
+the phone only ever talks to one address."""
+
+import re
+from typing import Any
+
+import httpx
+from fastapi import APIRouter, HTTPException, Request
+from fastapi.responses import Response
+from pydantic import BaseModel, Field, field_validator
+
+from bot.api.staff import TEMPLATES
+from bot.config import get_settings
+
+router = APIRouter(prefix="/chat", tags=["chat"])
+
+SENDER = re.compile(r"^web-[0-9a-z]{8,40}$")
+
+
+@router.get("/", include_in_schema=False)
+def chat_page(request: Request) -> Response:
+    return TEMPLATES.TemplateResponse(request, "chat.html", {})
+
+
+class ChatIn(BaseModel):
+    sender: str = Field(description="the page's own id, web-…, kept in the phone's storage")
+    message: str = Field(max_length=1000)
+
+    @field_validator("sender")
+    @classmethod
+    def _sender(cls, value: str) -> str:
+        if not SENDER.fullmatch(value):
+            raise ValueError("sender must look like web-<8 to 40 lowercase letters or digits>")
+        return value
+
+
+@router.post("/send")
+async def send(body: ChatIn) -> list[dict[str, Any]]:
+    text = body.message.strip()
+    if not text:
+        raise HTTPException(status_code=422, detail="请先写点什么再发送。")
+    url = f"{get_settings().engine_url.rstrip('/')}/webhooks/webchat/webhook"
+    try:
+        async with httpx.AsyncClient(timeout=30) as http:
+            reply = await http.post(url, json={"sender": body.sender, "message": text})
+            reply.raise_for_status()
+    except httpx.HTTPError as exc:
+        raise HTTPException(status_code=503, detail="对不起，助手暂时没有反应，请稍后再试。") from exc
+    messages: list[dict[str, Any]] = reply.json()
+    return messages

@@ -41,9 +41,8 @@ class WeChat:
         self.http = httpx.Client(timeout=30)
 
     def post(self, xml: str, params: dict[str, str] | None = None) -> httpx.Response:
-        return self.http.post(
-            self.url, params=params or signed(), content=xml.encode(), headers={"Content-Type": "text/xml"}
-        )
+        query = signed() if params is None else params
+        return self.http.post(self.url, params=query, content=xml.encode(), headers={"Content-Type": "text/xml"})
 
     def say(self, user: str, content: str) -> str:
         response = self.post(text(user, content))

@@ -60,7 +60,7 @@ test: install $(MODEL) $(CHROMIUM)
 	$(RASA) data validate --config config.yml --domain domain.yml --data nlu_data
 	$(RASA) test core --model $(MODEL) --stories tests/stories --fail-on-prediction-errors --out results/core
 	$(RASA) test nlu --model $(MODEL) --nlu tests/nlu_test_set.yml --out results/nlu
-	$(RASA_VENV)/bin/python -m pytest -q tests/actions
+	$(RASA_VENV)/bin/python -m pytest -q tests/actions tests/connectors
 	$(APP_PY) -m pytest tests/app tests/integration tests/test_nlu_quality.py
 
 lint: install

@@ -1,8 +1,10 @@
+import pytest
 from fastapi.testclient import TestClient
 
 from bot.api.main import create_app
 
-PUBLIC = {"/healthz"}
+# Open to anyone by design: the health check, and the residents' chat page's endpoint.
+PUBLIC = {"/healthz", "/chat/send"}
 
 
 def test_healthz_answers_anyone(client: TestClient) -> None:
@@ -33,3 +35,22 @@ def test_api_docs_load_their_assets_from_the_app_not_a_cdn(client: TestClient) -
         assert asset in page.text
         response = client.get(asset)
         assert response.status_code == 200 and len(response.content) > 10_000
+
+
+def test_chat_endpoint_checks_its_input_and_says_when_the_engine_is_away(
+    client: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from bot.config import get_settings
+
+    client.headers.pop("Authorization")
+    monkeypatch.setattr(get_settings(), "engine_url", "http://127.0.0.1:9")  # nothing listens there
+    assert (
+        client.post("/chat/send", json={"sender": "web-12345678", "message": "   "}).json()["detail"]
+        == "请先写点什么再发送。"
+    )
+    assert client.post("/chat/send", json={"sender": "../etc", "message": "你好"}).status_code == 422
+    assert client.post("/chat/send", json={"sender": "web-12345678", "message": "长" * 1001}).status_code == 422
+    away = client.post("/chat/send", json={"sender": "web-12345678", "message": "你好"})
+    assert away.status_code == 503 and "暂时没有反应" in away.json()["detail"]
+    page = client.get("/chat/")
+    assert page.status_code == 200 and "/static/chat.js" in page.text and "http" not in page.text

@@ -19,6 +19,7 @@ from bot.api.deps import SessionDep
 from bot.config import PROJECT_ROOT, get_settings
 from bot.models import StaffUser
 from bot.services import records, staff_auth
+from bot.services.conversations import INTENT_LABELS
 
 TEMPLATES = Jinja2Templates(directory=PROJECT_ROOT / "bot" / "web" / "templates")
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -34,6 +35,7 @@ def _clock(moment: datetime) -> str:
 
 TEMPLATES.env.filters["local"] = _local
 TEMPLATES.env.filters["clock"] = _clock
+TEMPLATES.env.filters["intent"] = lambda name: f"{INTENT_LABELS.get(name, name)}（{name}）" if name else ""
 
 
 class NotSignedIn(Exception):

@@ -33,6 +33,14 @@ EVENTS = Table(
     Column("data", Text),
 )
 
+# What staff read for each intent of the dialogue contract.
+INTENT_LABELS = {
+    "greet": "打招呼", "goodbye": "再见", "thank": "道谢", "affirm": "对/是的", "deny": "不对/不要",
+    "bot_challenge": "问是不是真人", "help": "问能做什么", "repeat": "再说一遍", "human_handoff": "转人工",
+    "emergency": "紧急求助", "out_of_scope": "办不了的事", "ask_service_hours": "办事时间", "ask_policy": "政策",
+    "book_taxi": "叫出租车", "book_stair_climber": "约爬楼机", "file_request": "报修/诉求", "check_status": "查进度",
+    "cancel_booking": "取消", "inform": "回答问题", "nlu_fallback": "没听懂",
+}  # fmt: skip
 CHANNELS = {"rest": "网页接口", "socketio": "网页聊天", "webchat": "网页聊天", "wechat": "微信", "kiosk": "自助机"}
 LOW_CONFIDENCE = 0.7
 FALLBACK_ACTIONS = {"action_clarify", "utter_ask_rephrase", "utter_default"}

@@ -11,10 +11,10 @@ STYLE = Style(
     background="white",
     plot_background="white",
     colors=("#1d3b5c", "#f9ab00", "#188038", "#d93025", "#5f6368", "#0b57d0"),
-    title_font_size=18,
-    label_font_size=13,
-    major_label_font_size=13,
-    legend_font_size=13,
+    title_font_size=20,
+    label_font_size=15,
+    major_label_font_size=15,
+    legend_font_size=15,
 )
 
 
@@ -29,7 +29,9 @@ def _svg(chart: pygal.graph.graph.Graph) -> str:
 
 
 def bars(title: str, labels: Iterable[str], series: dict[str, list[int]]) -> str:
-    chart = _config(pygal.Bar(style=STYLE, height=320, x_label_rotation=30, show_legend=len(series) > 1), title)
+    chart = _config(
+        pygal.Bar(style=STYLE, width=560, height=360, x_label_rotation=30, show_legend=len(series) > 1), title
+    )
     chart.x_labels = list(labels)
     for name, values in series.items():
         chart.add(name, values)
@@ -37,14 +39,14 @@ def bars(title: str, labels: Iterable[str], series: dict[str, list[int]]) -> str
 
 
 def horizontal(title: str, items: list[tuple[str, int]]) -> str:
-    chart = _config(pygal.HorizontalBar(style=STYLE, height=320, show_legend=False), title)
+    chart = _config(pygal.HorizontalBar(style=STYLE, width=560, height=360, show_legend=False), title)
     chart.x_labels = [label for label, _ in reversed(items)]
     chart.add("", [value for _, value in reversed(items)])
     return _svg(chart)
 
 
 def pie(title: str, items: dict[str, int]) -> str:
-    chart = _config(pygal.Pie(style=STYLE, height=320, inner_radius=0.4), title)
+    chart = _config(pygal.Pie(style=STYLE, width=560, height=360, inner_radius=0.4), title)
     for label, value in items.items():
         chart.add(label, value)
     return _svg(chart)

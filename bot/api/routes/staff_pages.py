@@ -100,7 +100,9 @@ def dashboard(request: Request, user: StaffDep, session: SessionDep, now: NowDep
     chart_list = [
         charts.bars("每天对话数（近两周）", labels, {"对话": [stats.per_day[d] for d in days]}),
         charts.pie("对话渠道", dict(stats.per_channel) or {"暂无": 0}),
-        charts.horizontal("居民最常问的（意图）", stats.top_intents or [("暂无", 0)]),
+        charts.horizontal(
+            "居民最常说的", [(conversations.INTENT_LABELS.get(i, i), n) for i, n in stats.top_intents] or [("暂无", 0)]
+        ),
         charts.bars("每天预约和诉求（近两周）", labels, {k: [v[d] for d in days] for k, v in booked.items()}),
     ]
     return page(

@@ -44,29 +44,33 @@ $(MODEL): $(TRAINING_DATA) | $(RASA_VENV)/.installed
 
 train: $(MODEL)
 
-run: install $(MODEL)
+run: install $(MODEL) $(ESPEAK)
 	$(APP_PY) -m bot.launcher
 
-# The staff console's browser tests drive Debian's chromium (never a downloaded browser) and need
-# CJK fonts to render Chinese.
+# Debian packages: espeak-ng speaks for the kiosk (pyttsx3 drives it); the browser tests drive
+# Debian's chromium (never a downloaded browser), which needs CJK fonts to render Chinese.
 CHROMIUM := /usr/bin/chromium
+ESPEAK := /usr/bin/espeak-ng
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+apt_install = $(SUDO) apt-get install -y -q $(1) || { $(SUDO) apt-get update -q && $(SUDO) apt-get install -y -q $(1); }
 browser: $(CHROMIUM)
 $(CHROMIUM):
-	$(SUDO) apt-get install -y -q chromium fonts-noto-cjk || { $(SUDO) apt-get update -q && $(SUDO) apt-get install -y -q chromium fonts-noto-cjk; }
+	$(call apt_install,chromium fonts-noto-cjk)
+$(ESPEAK):
+	$(call apt_install,espeak-ng)
 
-test: install $(MODEL) $(CHROMIUM)
+test: install $(MODEL) $(CHROMIUM) $(ESPEAK)
 	$(MAKE) --no-print-directory lint
 	$(RASA) data validate --config config.yml --domain domain.yml --data nlu_data
 	$(RASA) test core --model $(MODEL) --stories tests/stories --fail-on-prediction-errors --out results/core
 	$(RASA) test nlu --model $(MODEL) --nlu tests/nlu_test_set.yml --out results/nlu
 	$(RASA_VENV)/bin/python -m pytest -q tests/actions tests/connectors
-	$(APP_PY) -m pytest tests/app tests/integration tests/test_nlu_quality.py
+	$(APP_PY) -m pytest tests/app tests/voice tests/integration tests/test_nlu_quality.py
 
 lint: install
-	$(APP_VENV)/bin/ruff check bot actions connectors tests bench
-	$(APP_VENV)/bin/ruff format --check bot actions connectors tests bench
-	$(APP_VENV)/bin/mypy bot
+	$(APP_VENV)/bin/ruff check bot actions connectors voice tests bench
+	$(APP_VENV)/bin/ruff format --check bot actions connectors voice tests bench
+	$(APP_VENV)/bin/mypy bot voice
 
 nlu-eval: install $(MODEL)
 	$(RASA) test nlu --model $(MODEL) --nlu tests/nlu_test_set.yml --out results/nlu

@@ -1,1 +1,3 @@
-"""The voice kiosk's pipeline (capture → Vosk ASR → bot client → pyttsx3 TTS): built in the kiosk issue."""
+"""The voice kiosk's pipeline, one small module per stage: audio (normalise to 16 kHz 16-bit mono
+at the boundary) → asr (Vosk, streaming and grammar-restricted) → text (Chinese clean-up) → the bot
+→ tts (pyttsx3 + espeak-ng, WAV out)."""

@@ -1,0 +1,79 @@
+"""Recognition with Vosk: one model per process, a streaming recognizer per utterance that yields
+partial and final results (Vosk's endpointing ends an utterance at trailing silence), and a
+grammar-restricted recognizer for the moments the dialogue expects one of a few answers."""
+
+import json
+import os
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+from rapidfuzz import process
+
+from voice import text as chinese
+from voice.audio import RATE
+
+
+@dataclass(frozen=True)
+class Partial:
+    text: str
+
+
+@dataclass(frozen=True)
+class Final:
+    text: str
+
+
+class VoiceNotInstalled(RuntimeError):
+    """No Vosk model: the kiosk works by touch and says voice is not installed."""
+
+
+def model_path() -> Path:
+    configured = os.environ.get("VOSK_MODEL_PATH", "")
+    if configured and Path(configured).is_dir():
+        return Path(configured)
+    raise VoiceNotInstalled("no Vosk model: run `make voice-model` or set VOSK_MODEL_PATH")
+
+
+@lru_cache
+def load_model(path: str) -> object:
+    """Loaded once per process (the small Chinese model takes a few seconds and ~100 MB)."""
+    import vosk
+
+    vosk.SetLogLevel(-1)
+    return vosk.Model(path)
+
+
+class Recognizer:
+    """Feed 16 kHz 16-bit mono PCM in chunks; get Partial events, and a Final at each endpoint."""
+
+    def __init__(self, model: object, *, grammar: list[str] | None = None) -> None:
+        import vosk
+
+        self.grammar = grammar
+        if grammar:
+            # Vosk wants the phrases as space-separated in-vocabulary words; "[unk]" takes the rest.
+            self._rec = vosk.KaldiRecognizer(model, RATE, json.dumps([*grammar, "[unk]"], ensure_ascii=False))
+        else:
+            self._rec = vosk.KaldiRecognizer(model, RATE)
+
+    def feed(self, pcm: bytes) -> Partial | Final:
+        if self._rec.AcceptWaveform(pcm):
+            return Final(self._result(self._rec.Result()))
+        return Partial(chinese.join_chinese(json.loads(self._rec.PartialResult()).get("partial", "")))
+
+    def finish(self) -> Final:
+        return Final(self._result(self._rec.FinalResult()))
+
+    def _result(self, raw: str) -> str:
+        heard = json.loads(raw).get("text", "").replace("[unk]", "").strip()
+        return chinese.join_chinese(heard)
+
+
+def nearest_phrase(heard: str, phrases: list[str], *, cutoff: int = 60) -> str | None:
+    """The expected answer closest to what was heard (spaces ignored), or None if none is close."""
+    if not heard:
+        return None
+    choices = {p: "".join(p.split()) for p in phrases}
+    found = process.extractOne("".join(heard.split()), choices, score_cutoff=cutoff)
+    return found[2] if found else None

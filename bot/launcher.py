@@ -47,6 +47,8 @@ class Stack:
     database_url: str = field(default_factory=lambda: get_settings().database_url)
     log_dir: Path = PROJECT_ROOT / ".run" / "logs"
     processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
+    # Settings for these processes only, over the environment (tests: a WeChat token, a voice model).
+    extra_env: dict[str, str] = field(default_factory=dict)
 
     @property
     def urls(self) -> dict[str, str]:
@@ -59,8 +61,9 @@ class Stack:
     def environment(self) -> dict[str, str]:
         dialect, tracker_url = tracker_store_url(self.database_url)
         settings = get_settings()
+        given = {**os.environ, **self.extra_env}
         return {
-            **os.environ,
+            **given,
             "DATABASE_URL": self.database_url,
             "APP_PORT": str(self.app_port),
             "SERVICE_TOKEN": settings.service_token,
@@ -74,13 +77,13 @@ class Stack:
             "PYTHONPATH": str(PROJECT_ROOT),
             "ENGINE_URL": self.urls["engine"],
             # credentials.yml reads these; empty unless set (the wechat channel is dropped without a token)
-            **{name: os.environ.get(name, "") for name in WECHAT_VARIABLES},
-            "WECHAT_API_BASE": os.environ.get("WECHAT_API_BASE", "https://api.weixin.qq.com"),
+            **{name: given.get(name, "") for name in WECHAT_VARIABLES},
+            "WECHAT_API_BASE": given.get("WECHAT_API_BASE", "https://api.weixin.qq.com"),
         }
 
     def credentials_file(self) -> Path:
         """credentials.yml, without the WeChat channel when no WECHAT_TOKEN is set."""
-        if os.environ.get("WECHAT_TOKEN"):
+        if self.environment().get("WECHAT_TOKEN"):
             return CREDENTIALS
         channels = yaml.safe_load(CREDENTIALS.read_text(encoding="utf-8")) or {}
         channels.pop(WECHAT_CHANNEL, None)

@@ -2,8 +2,12 @@
 1.51's plain `cmn` voice spells pinyin letters), slower than usual for elderly listeners, slower
 still for "说慢一点". Returns 16 kHz mono WAV; the same text at the same rate comes from a cache."""
 
+import io
+import itertools
 import tempfile
 import threading
+import time
+import wave
 from collections import OrderedDict
 from pathlib import Path
 
@@ -14,6 +18,24 @@ from voice import audio
 VOICE = "cmn-latn-pinyin"
 RATES = {"normal": 140, "slow": 105}  # words per minute; espeak's own default is 175
 CACHE_SIZE = 256
+
+
+def _written(path: Path, timeout: float = 10.0) -> bytes:
+    """The WAV file once espeak has finished writing it. pyttsx3 2.99's espeak driver writes the
+    file from espeak's end-of-message callback, which can come after runAndWait() returned."""
+    deadline = time.monotonic() + timeout
+    while True:
+        if path.exists():
+            data = path.read_bytes()
+            try:
+                with wave.open(io.BytesIO(data)) as wav:
+                    if wav.getnframes() * wav.getsampwidth() * wav.getnchannels() <= len(data) - 44:
+                        return data
+            except (wave.Error, EOFError):
+                pass  # still being written
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"espeak-ng wrote no speech to {path}")
+        time.sleep(0.01)
 
 
 class Speaker:
@@ -27,6 +49,8 @@ class Speaker:
             raise RuntimeError(f"espeak-ng has no voice {voice!r}: install espeak-ng (Debian package)")
         self._engine.setProperty("voice", chosen)
         self._lock = threading.Lock()
+        self._dir = tempfile.TemporaryDirectory(prefix="linli-tts-")
+        self._count = itertools.count()
         self._cache: OrderedDict[tuple[str, str], bytes] = OrderedDict()
 
     def speak(self, text: str, *, speed: str = "normal") -> bytes:
@@ -35,12 +59,14 @@ class Speaker:
             if key in self._cache:
                 self._cache.move_to_end(key)
                 return self._cache[key]
-            with tempfile.TemporaryDirectory() as tmp:
-                path = Path(tmp) / "speech.wav"
-                self._engine.setProperty("rate", RATES.get(speed, RATES["normal"]))
-                self._engine.save_to_file(text, str(path))
-                self._engine.runAndWait()
-                wav = audio.to_wav(audio.from_wav(path.read_bytes()))
+            path = Path(self._dir.name) / f"speech-{next(self._count)}.wav"
+            self._engine.setProperty("rate", RATES.get(speed, RATES["normal"]))
+            self._engine.save_to_file(text, str(path))
+            self._engine.runAndWait()
+            try:
+                wav = audio.to_wav(audio.from_wav(_written(path)))
+            finally:
+                path.unlink(missing_ok=True)
             self._cache[key] = wav
             while len(self._cache) > CACHE_SIZE:
                 self._cache.popitem(last=False)

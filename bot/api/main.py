@@ -7,7 +7,7 @@ from fastapi_offline import FastAPIOffline
 from starlette.middleware.sessions import SessionMiddleware
 
 from bot.api.deps import require_service_token
-from bot.api.routes import bookings, chat, conversation, forms, health, knowledge, staff_api, staff_pages
+from bot.api.routes import bookings, chat, conversation, forms, health, kiosk, knowledge, staff_api, staff_pages
 from bot.api.staff import NotAllowed, NotSignedIn, not_allowed, not_signed_in
 from bot.config import PROJECT_ROOT, get_settings
 
@@ -36,6 +36,7 @@ def create_app() -> FastAPI:
     app.include_router(staff_api.router, prefix="/api")
     app.include_router(staff_pages.router)
     app.include_router(chat.router)
+    app.include_router(kiosk.router)
     return app
 
 

@@ -130,3 +130,15 @@ def test_mandarin_model_hears_chinese_without_spaces() -> None:
     events = stream(asr.Recognizer(model), espeak("cmn-latn-pinyin", "居委会几点开门").data + quiet(2))
     heard = "".join(e.text for e in events if isinstance(e, asr.Final))
     assert heard and " " not in heard
+
+
+def test_reply_is_spoken_with_long_numbers_digit_by_digit() -> None:
+    from voice.bot_client import spoken_text
+
+    words, speed = spoken_text(
+        [{"text": "好的，编号305127。会打13812345678。2位，8点。"}, {"text": "再会", "custom": {"speech_rate": "slow"}}]
+    )
+    assert "三 零 五 幺 二 七" in words and "幺 三 八 幺" in words
+    assert "2位" in words and "8点" in words and words.endswith("再会。")
+    assert speed == "slow"
+    assert spoken_text([{"buttons": [{"title": "对"}]}]) == ("", "normal")

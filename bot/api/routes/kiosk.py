@@ -1,0 +1,145 @@
+"""The voice kiosk's WebSocket, /kiosk/ws: microphone audio in, text and speech out.
+
+Client → app (JSON text frames, and binary frames of 16 kHz 16-bit mono PCM):
+  {"type": "hello", "kiosk_id": "lobby-1", "location": "党群服务站"}   → {"type": "ready", "voice": bool}
+  {"type": "listen", "expect": ["对", "不对"]}   start an utterance (expect: grammar-restricted)
+  <binary PCM>…                                   → {"type": "partial", "text"} as it is heard
+  {"type": "stop"}                                end of the utterance (or Vosk's endpointing)
+  {"type": "text", "text": "叫出租车"}             a touch instead of speech
+App → client after each utterance: {"type": "heard", "text"}, {"type": "reply", "messages", "speed"},
+then one binary frame: the reply as WAV. Errors: {"type": "error", "message"} in Chinese.
+"""
+
+import json
+import logging
+import secrets
+from functools import lru_cache
+from typing import Any
+
+import anyio
+from fastapi import APIRouter, WebSocket, WebSocketDisconnect
+
+from bot.config import get_settings
+from voice import asr, bot_client, tts
+from voice import text as chinese
+
+router = APIRouter(prefix="/kiosk")
+logger = logging.getLogger(__name__)
+MAX_UTTERANCE_BYTES = 16_000 * 2 * 30  # 30 seconds of speech
+
+
+@lru_cache
+def speaker() -> tts.Speaker:
+    return tts.Speaker()
+
+
+def voice_model() -> object | None:
+    try:
+        return asr.load_model(str(asr.model_path()))
+    except asr.VoiceNotInstalled:
+        return None
+
+
+class KioskSession:
+    def __init__(self, socket: WebSocket) -> None:
+        self.socket = socket
+        self.sender = f"kiosk-{secrets.token_hex(6)}"  # a new conversation for every session
+        self.metadata: dict[str, str] = {}
+        self.model = voice_model()
+        self.recognizer: asr.Recognizer | None = None
+        self.expect: list[str] = []
+        self.received = 0
+        self.last_partial = ""
+
+    async def send(self, **message: Any) -> None:
+        await self.socket.send_text(json.dumps(message, ensure_ascii=False))
+
+    async def hello(self, message: dict[str, Any]) -> None:
+        self.metadata = {k: str(message.get(k, ""))[:64] for k in ("kiosk_id", "location")}
+        await self.send(type="ready", voice=self.model is not None, session=self.sender)
+
+    async def listen(self, message: dict[str, Any]) -> None:
+        if self.model is None:
+            await self.send(type="error", message="语音功能还没有安装，请用手点屏幕上的按钮。")
+            return
+        self.expect = [str(p) for p in message.get("expect") or []][:20]
+        self.recognizer = asr.Recognizer(self.model, grammar=self.expect or None)
+        self.received, self.last_partial = 0, ""
+
+    async def audio(self, pcm: bytes) -> None:
+        if self.recognizer is None:
+            return
+        self.received += len(pcm)
+        event = await anyio.to_thread.run_sync(self.recognizer.feed, pcm)
+        if isinstance(event, asr.Final):
+            await self.utterance(event.text)
+        elif event.text != self.last_partial:
+            self.last_partial = event.text
+            await self.send(type="partial", text=event.text)
+        if self.recognizer is not None and self.received > MAX_UTTERANCE_BYTES:
+            await self.stop()
+
+    async def stop(self) -> None:
+        if self.recognizer is None:
+            return
+        final = await anyio.to_thread.run_sync(self.recognizer.finish)
+        await self.utterance(final.text)
+
+    async def utterance(self, heard: str) -> None:
+        self.recognizer = None
+        heard = chinese.clean(heard)
+        if self.expect:
+            heard = asr.nearest_phrase(heard, self.expect) or heard
+        await self.send(type="heard", text=heard)
+        if not heard:
+            await self.send(type="error", message="没有听清楚，请再说一遍，或者用手点按钮。")
+            return
+        await self.answer(heard)
+
+    async def answer(self, said: str) -> None:
+        try:
+            messages = await bot_client.ask(
+                get_settings().engine_url, sender=self.sender, text=said, metadata=self.metadata
+            )
+        except bot_client.BotUnavailable:
+            await self.send(type="error", message="对不起，助手暂时没有反应，请找工作人员。")
+            return
+        words, speed = bot_client.spoken_text(messages)
+        await self.send(type="reply", messages=messages, speed=speed)
+        if words:
+            wav = await anyio.to_thread.run_sync(lambda: speaker().speak(words, speed=speed))
+            await self.socket.send_bytes(wav)
+
+
+@router.websocket("/ws")
+async def kiosk_socket(socket: WebSocket) -> None:
+    await socket.accept()
+    session = KioskSession(socket)
+    try:
+        while True:
+            frame = await socket.receive()
+            if frame["type"] == "websocket.disconnect":
+                return
+            if frame.get("bytes") is not None:
+                await session.audio(frame["bytes"])
+                continue
+            try:
+                message = json.loads(frame.get("text") or "{}")
+            except ValueError:
+                await session.send(type="error", message="消息格式不对。")
+                continue
+            kind = message.get("type")
+            if kind == "hello":
+                await session.hello(message)
+            elif kind == "listen":
+                await session.listen(message)
+            elif kind == "stop":
+                await session.stop()
+            elif kind == "text":
+                text = str(message.get("text", "")).strip()[:500]
+                if text:
+                    await session.answer(text)
+            else:
+                await session.send(type="error", message="不认识的消息。")
+    except WebSocketDisconnect:
+        return

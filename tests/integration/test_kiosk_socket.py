@@ -1,0 +1,89 @@
+"""The kiosk's WebSocket through the running app: microphone audio in, caption, bot reply and
+speech out. Vosk runs with the Korean model from PyPI (the stack points VOSK_MODEL_PATH at it), so
+this checks the machinery — partials, the end of an utterance, a reply, WAV that decodes — not
+Mandarin accuracy."""
+
+import io
+import json
+import subprocess
+import wave
+from typing import Any
+
+import numpy as np
+from websockets.sync.client import connect
+
+from bot.launcher import Stack
+from tests.integration.conftest import Chat
+from voice import audio
+
+CHUNK = 3200
+
+
+def socket_url(stack: Stack) -> str:
+    return stack.urls["app"].replace("http://", "ws://") + "/kiosk/ws"
+
+
+def receive_until_audio(ws: Any) -> tuple[list[dict[str, Any]], bytes]:
+    """JSON messages until the binary speech frame arrives."""
+    seen: list[dict[str, Any]] = []
+    while True:
+        frame = ws.recv(timeout=60)
+        if isinstance(frame, bytes):
+            return seen, frame
+        seen.append(json.loads(frame))
+        if seen[-1]["type"] == "error":
+            return seen, b""
+
+
+def decode(wav: bytes) -> tuple[int, int, float]:
+    with wave.open(io.BytesIO(wav)) as w:
+        return w.getframerate(), w.getnchannels(), w.getnframes() / w.getframerate()
+
+
+def test_touch_text_gets_a_reply_and_speech(stack: Stack, chat: Chat) -> None:
+    with connect(socket_url(stack)) as ws:
+        ws.send(json.dumps({"type": "hello", "kiosk_id": "lobby-1", "location": "党群服务站"}))
+        ready = json.loads(ws.recv(timeout=30))
+        assert ready["type"] == "ready" and ready["voice"] is True
+        ws.send(json.dumps({"type": "text", "text": "居委会几点开门"}))
+        seen, wav = receive_until_audio(ws)
+    reply = next(m for m in seen if m["type"] == "reply")
+    assert reply["messages"][0]["text"].startswith("居委会") and reply["speed"] == "normal"
+    rate, channels, seconds = decode(wav)
+    assert (rate, channels) == (16_000, 1) and seconds > 1.0
+    user = [e for e in chat.tracker(ready["session"])["events"] if e["event"] == "user"]
+    assert user[0]["input_channel"] == "kiosk" and user[0]["metadata"]["kiosk_id"] == "lobby-1"
+
+
+def test_speech_streams_partials_then_an_answer_with_audio(stack: Stack) -> None:
+    said = subprocess.run(
+        ["espeak-ng", "-v", "ko", "--stdout", "안녕하세요 감사합니다"], capture_output=True, check=True
+    )
+    pcm = audio.from_wav(said.stdout).data
+    quiet = np.random.default_rng(3).normal(0, 20, 16_000 * 2).astype("<i2").tobytes()
+    with connect(socket_url(stack)) as ws:
+        ws.send(json.dumps({"type": "hello", "kiosk_id": "lobby-1"}))
+        ws.recv(timeout=30)
+        ws.send(json.dumps({"type": "listen"}))
+        for i in range(0, len(pcm), CHUNK):
+            ws.send(pcm[i : i + CHUNK])
+        ws.send(json.dumps({"type": "stop"}))
+        for i in range(0, len(quiet), CHUNK):  # after stop the recognizer is gone: ignored
+            ws.send(quiet[i : i + CHUNK])
+        seen, wav = receive_until_audio(ws)
+    kinds = [m["type"] for m in seen]
+    assert "partial" in kinds and "heard" in kinds and "reply" in kinds
+    heard = next(m for m in seen if m["type"] == "heard")["text"]
+    assert heard  # something was recognised (Korean words from Korean audio)
+    assert decode(wav)[:2] == (16_000, 1)
+
+
+def test_an_utterance_with_nothing_heard_asks_again(stack: Stack) -> None:
+    with connect(socket_url(stack)) as ws:
+        ws.send(json.dumps({"type": "hello"}))
+        ws.recv(timeout=30)
+        ws.send(json.dumps({"type": "listen"}))
+        ws.send(json.dumps({"type": "stop"}))
+        seen = [json.loads(ws.recv(timeout=30)) for _ in range(2)]
+    assert seen[0] == {"type": "heard", "text": ""}
+    assert seen[1]["type"] == "error" and "没有听清楚" in seen[1]["message"]

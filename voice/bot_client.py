@@ -1,0 +1,39 @@
+"""The kiosk's way to the bot: the engine's `kiosk` channel, with the kiosk's id and location."""
+
+import re
+from typing import Any
+
+import httpx
+
+
+class BotUnavailable(RuntimeError):
+    pass
+
+
+async def ask(engine_url: str, *, sender: str, text: str, metadata: dict[str, str]) -> list[dict[str, Any]]:
+    url = f"{engine_url.rstrip('/')}/webhooks/kiosk/webhook"
+    try:
+        async with httpx.AsyncClient(timeout=30) as http:
+            reply = await http.post(url, json={"sender": sender, "message": text, "metadata": metadata})
+            reply.raise_for_status()
+    except httpx.HTTPError as exc:
+        raise BotUnavailable(str(exc)) from exc
+    messages: list[dict[str, Any]] = reply.json()
+    return messages
+
+
+_DIGIT_WORDS = str.maketrans("0123456789", "零幺二三四五六七八九")
+
+
+def digit_by_digit(text: str) -> str:
+    """Phone, booking and request numbers are read one digit at a time ("三零五一二七", with 幺
+    for 1 as on the phone); short counts ("2位", "8点") stay as they are."""
+    return re.sub(r"\d{4,}", lambda m: " ".join(m.group().translate(_DIGIT_WORDS)), text)
+
+
+def spoken_text(messages: list[dict[str, Any]]) -> tuple[str, str]:
+    """(what to say, speed): the texts joined, long numbers digit by digit; slow when the bot
+    marked a repeat as slow."""
+    text = digit_by_digit("。".join(m["text"].rstrip("。") for m in messages if m.get("text")))
+    slow = any((m.get("custom") or {}).get("speech_rate") == "slow" for m in messages)
+    return (f"{text}。" if text else ""), ("slow" if slow else "normal")

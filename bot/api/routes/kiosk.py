@@ -17,8 +17,10 @@ from functools import lru_cache
 from typing import Any
 
 import anyio
-from fastapi import APIRouter, WebSocket, WebSocketDisconnect
+from fastapi import APIRouter, Request, WebSocket, WebSocketDisconnect
+from fastapi.responses import Response
 
+from bot.api.staff import TEMPLATES
 from bot.config import get_settings
 from voice import asr, bot_client, tts
 from voice import text as chinese
@@ -109,6 +111,12 @@ class KioskSession:
         if words:
             wav = await anyio.to_thread.run_sync(lambda: speaker().speak(words, speed=speed))
             await self.socket.send_bytes(wav)
+
+
+@router.get("/", include_in_schema=False)
+def kiosk_page(request: Request) -> Response:
+    """Full screen, very large text, six big buttons and one talk button (bot/web/static/kiosk.js)."""
+    return TEMPLATES.TemplateResponse(request, "kiosk.html", {})
 
 
 @router.websocket("/ws")

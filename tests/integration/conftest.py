@@ -7,6 +7,7 @@ from typing import Any
 
 import httpx
 import pytest
+from playwright.sync_api import Playwright, sync_playwright
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
@@ -82,6 +83,13 @@ def stack(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFacto
             yield running
         finally:
             running.stop()
+
+
+@pytest.fixture(scope="session")
+def playwright() -> Iterator[Playwright]:
+    """One Playwright for the whole run: its sync API allows only one at a time."""
+    with sync_playwright() as running:
+        yield running
 
 
 @pytest.fixture(scope="session")

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, expect, sync_playwright
+from playwright.sync_api import Browser, Playwright, expect
 
 from bot.launcher import Stack
 from tests.integration.test_staff_browser import CHROMIUM, FLAGS, SHOTS
@@ -23,17 +23,16 @@ def speech_wav(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def mic_browser(speech_wav: Path) -> Iterator[Browser]:
+def mic_browser(playwright: Playwright, speech_wav: Path) -> Iterator[Browser]:
     fake_mic = [
         "--use-fake-ui-for-media-stream",
         "--use-fake-device-for-media-stream",
         f"--use-file-for-fake-audio-capture={speech_wav}",
         "--autoplay-policy=no-user-gesture-required",
     ]
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=[*FLAGS, *fake_mic])
-        yield browser
-        browser.close()
+    browser = playwright.chromium.launch(executable_path=CHROMIUM, args=[*FLAGS, *fake_mic])
+    yield browser
+    browser.close()
 
 
 def test_the_page_streams_the_microphone_and_speaks_the_reply(mic_browser: Browser, stack: Stack) -> None:

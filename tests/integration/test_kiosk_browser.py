@@ -6,20 +6,26 @@ import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
+import numpy as np
 import pytest
 from playwright.sync_api import Browser, Playwright, expect
 
 from bot.launcher import Stack
 from tests.integration.test_staff_browser import CHROMIUM, FLAGS, SHOTS
+from voice import audio
 
 
 @pytest.fixture(scope="module")
 def speech_wav(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    said = subprocess.run(
+        ["espeak-ng", "-v", "ko", "--stdout", "안녕하세요 감사합니다"], capture_output=True, check=True
+    )
+    quiet = np.random.default_rng(5).normal(0, 20, 16_000 * 3).astype("<i2").tobytes()
+    # quiet before and after the words, so the recognizer's endpointing can fire
+    padded = audio.Pcm(quiet[:16_000] + audio.from_wav(said.stdout).data + quiet)
     path = tmp_path_factory.mktemp("kiosk") / "speech.wav"
-    subprocess.run(["espeak-ng", "-v", "ko", "-w", str(path), "안녕하세요 감사합니다"], check=True)
-    padded = path.with_name("padded.wav")  # quiet before and after, so endpointing can fire
-    subprocess.run(["sox", str(path), "-r", "48000", str(padded), "pad", "0.5", "3"], check=True)
-    return padded
+    path.write_bytes(audio.to_wav(padded))
+    return path
 
 
 @pytest.fixture(scope="module")

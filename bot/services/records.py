@@ -114,6 +114,16 @@ def find_own(
     return found[:limit]
 
 
+def by_number(session: Session, number: str) -> Record | None:
+    """Any record by its number (staff use; residents go through find_by_number)."""
+    kind = next((k for k, digit in KIND_DIGIT.items() if number.startswith(digit)), None)
+    if kind is None:
+        return None
+    model = MODELS[kind]
+    found: Record | None = session.scalar(select(model).where(model.number == number))
+    return found
+
+
 def find_by_number(session: Session, *, number: str, phone: str | None, sender_id: str) -> Record | None:
     """A record by its number, only for its owner: the same conversation or the phone on it.
 

@@ -186,10 +186,6 @@ def reschedule(session: Session, booking: ClimberBooking, *, slot_start: datetim
     raise stair_climber.SlotTaken(stair_climber.nearest_free(session, around=slot.start, now=now))
 
 
-def open_alerts(session: Session) -> list[Alert]:
-    return list(session.scalars(select(Alert).where(Alert.acknowledged_at.is_(None)).order_by(Alert.created_at.desc())))
-
-
 def acknowledge(session: Session, alert_id: int, *, actor: str, now: datetime) -> Alert | None:
     alert = session.get(Alert, alert_id)
     if alert is not None and alert.acknowledged_at is None:

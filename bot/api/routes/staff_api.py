@@ -11,7 +11,7 @@ from pydantic import AwareDatetime, BaseModel, Field
 
 from bot.api.deps import NowDep, SessionDep
 from bot.api.staff import SHANGHAI, StaffDep
-from bot.models import ClimberBooking, ResidentRequest, TaxiBooking
+from bot.services import alerts as alert_service
 from bot.services import content_admin, conversations, records, staff_work
 from bot.services.content import ContentError
 from bot.services.forms.lookup import describe
@@ -43,7 +43,7 @@ def alerts(user: StaffDep, session: SessionDep) -> list[AlertOut]:
             time=records.as_utc(a.created_at).astimezone(SHANGHAI).strftime("%H:%M"),
             created_at=a.created_at,
         )
-        for a in staff_work.open_alerts(session)
+        for a in alert_service.open_alerts(session)
     ]
 
 
@@ -178,11 +178,7 @@ class StatusIn(BaseModel):
 @router.post("/records/{number}/status", response_model=RecordOut)
 def move(number: str, body: StatusIn, user: StaffDep, session: SessionDep, now: NowDep) -> RecordOut:
     """Move a booking or request along (records.TRANSITIONS); 409 when not allowed from its status."""
-    record: TaxiBooking | ClimberBooking | ResidentRequest | None = (
-        staff_work.find_request(session, number)
-        or staff_work.find_taxi(session, number)
-        or staff_work.find_climber(session, number)
-    )
+    record = records.by_number(session, number)
     if record is None:
         raise HTTPException(status_code=404, detail={"message": f"no record {number}"})
     try:

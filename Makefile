@@ -20,7 +20,7 @@ export TF_CPP_MIN_LOG_LEVEL := 2
 export SQLALCHEMY_SILENCE_UBER_WARNING := 1
 export PYTHONPATH := $(CURDIR)
 
-.PHONY: run test install train lint bench nlu-eval clean browser
+.PHONY: run test install train lint bench nlu-eval clean browser voice-model kiosk-headless
 
 install: $(RASA_VENV)/.installed $(APP_VENV)/.installed
 
@@ -46,6 +46,16 @@ train: $(MODEL)
 
 run: install $(MODEL) $(ESPEAK)
 	$(APP_PY) -m bot.launcher
+
+# The Chinese Vosk model (42 MB) from its official address, SHA-256 checked, into models/voice/;
+# the kiosk finds it there (or wherever VOSK_MODEL_PATH points). Without it, the kiosk is touch-only.
+voice-model: $(APP_VENV)/.installed
+	$(APP_PY) -m voice.model_download
+
+# The kiosk without a screen: microphone and speaker through PortAudio (Debian's libportaudio2).
+kiosk-headless: install $(ESPEAK)
+	@dpkg -s libportaudio2 >/dev/null 2>&1 || $(call apt_install,libportaudio2)
+	$(APP_PY) -m voice $(ARGS)
 
 # Debian packages: espeak-ng speaks for the kiosk (pyttsx3 drives it); the browser tests drive
 # Debian's chromium (never a downloaded browser), which needs CJK fonts to render Chinese.

@@ -14,6 +14,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions import app_client
+from actions.conversation import SLOWER
 
 logger = logging.getLogger(__name__)
 
@@ -116,8 +117,15 @@ class AppFormValidation(Action, ABC):
         if reply.get("danger"):
             dispatcher.utter_message(response=DANGER_RESPONSES.get(reply["danger"], "utter_emergency_general"))
             dispatcher.utter_message(response="utter_emergency_alert_sent")
+        # "说慢一点" is answered by the form asking again; the kiosk says that at its slowest rate.
+        slow = intent == "repeat" and SLOWER in (message.get("text") or "")
         for say in reply["say"]:
-            dispatcher.utter_message(text=say["text"], buttons=say.get("buttons") or [])
+            custom = {"entry": say.get("entry"), "speech_rate": "slow" if slow else None}
+            dispatcher.utter_message(
+                text=say["text"],
+                buttons=say.get("buttons") or [],
+                json_message={k: v for k, v in custom.items() if v} or None,
+            )
         events: list[EventType] = [SlotSet(name, value) for name, value in reply["slots"].items()]
         return [*events, SlotSet("requested_slot", reply["next_slot"])]
 

@@ -28,10 +28,15 @@ class VoiceNotInstalled(RuntimeError):
     """No Vosk model: the kiosk works by touch and says voice is not installed."""
 
 
+# Where `make voice-model` unpacks the Chinese model; VOSK_MODEL_PATH may point at any other.
+INSTALLED_MODEL = Path(__file__).resolve().parent.parent / "models" / "voice" / "vosk-model-small-cn-0.22"
+
+
 def model_path() -> Path:
     configured = os.environ.get("VOSK_MODEL_PATH", "")
-    if configured and Path(configured).is_dir():
-        return Path(configured)
+    for candidate in (Path(configured) if configured else None, INSTALLED_MODEL):
+        if candidate is not None and candidate.is_dir():
+            return candidate
     raise VoiceNotInstalled("no Vosk model: run `make voice-model` or set VOSK_MODEL_PATH")
 
 

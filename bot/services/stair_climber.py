@@ -102,6 +102,25 @@ def nearest_free(session: Session, *, around: datetime, now: datetime, count: in
     return found[:count]
 
 
+def soonest_free(session: Session, *, now: datetime, count: int = 6) -> list[Slot]:
+    """The first free slot of each service period from now on (so "明天上午", "明天下午", "后天上午"…
+    rather than six slots in one morning): offered as buttons when the time is asked."""
+    earliest = now + LEAD_TIME
+    found: list[Slot] = []
+    for offset in range(SEARCH_DAYS):
+        day = now.astimezone(SHANGHAI).date() + timedelta(days=offset)
+        periods = session.scalars(select(ClimberServicePeriod).where(ClimberServicePeriod.weekday == day.weekday()))
+        for period in sorted(periods, key=lambda p: p.starts):
+            start, end = _at(day, period.starts), _at(day, period.ends)
+            free = (s for s in slots_on(session, day) if start <= s.start < end and s.start >= earliest)
+            first = next((s for s in free if is_free(session, s)), None)
+            if first is not None:
+                found.append(first)
+            if len(found) == count:
+                return found
+    return found
+
+
 @dataclass(frozen=True)
 class SlotChoice:
     slot: Slot | None  # a free slot that fits what was asked

@@ -226,3 +226,72 @@ def test_status_lookup_asks_number_then_phone_for_someone_elses_device(client: T
     mine = FormDriver(client, "status_form", sender="owner")
     mine.start("我报的事情怎么样了", "check_status")
     assert mine.requested is None  # own records: nothing to ask
+
+
+def test_every_climber_question_can_be_answered_by_touch(client: TestClient) -> None:
+    """The kiosk answers without speech: a number pad for the phone, a building/floor/room pad, and
+    buttons for the direction, the soonest free slots (full ones never offered) and the purpose."""
+    form = FormDriver(client, "stair_climber_form")
+    reply = form.start("我要约爬楼机", "book_stair_climber")
+    assert reply["say"][-1]["entry"] == {"kind": "digits", "label": "手机号码", "length": 11}
+    reply = form.answer("13912345678")
+    assert reply["say"][-1]["entry"] == {"kind": "address"}
+    reply = form.answer("5号楼6楼602室")
+    assert [b["title"] for b in reply["say"][-1]["buttons"]] == ["下楼", "上楼", "往返"]
+    reply = form.answer("下楼")
+    offered = reply["say"][-1]["buttons"]
+    assert len(offered) == 6 and len({b["payload"] for b in offered}) == 6
+    first = offered[0]
+    for n in range(2):  # someone takes both machines at the first offered time meanwhile
+        taken = client.post(
+            "/api/stair-climber/bookings",
+            json={
+                "idempotency_key": f"touch-{n}-key",
+                "sender_id": f"touch-{n}",
+                "phone": "13900001111",
+                "slot_start": form_slot_start(client, form, first["payload"]),
+                "building": "3号楼",
+                "floor": 5,
+                "direction": "下楼",
+            },
+        )
+        assert taken.status_code == 201, taken.text
+    again = form.answer("再说一遍", "repeat")["say"][-1]["buttons"]
+    assert first["payload"] not in [b["payload"] for b in again]  # a full slot is never a button
+    reply = form.answer(again[0]["payload"])
+    assert form.requested == "climber_purpose"
+    assert [b["title"] for b in reply["say"][-1]["buttons"]][0] == "去医院看病"
+    reply = form.answer("去医院看病")
+    assert form.requested == "climber_confirmed" and again[0]["title"] in form.last
+    assert [b["title"] for b in reply["say"][-1]["buttons"]] == ["对", "不对"]
+
+
+def form_slot_start(client: TestClient, form: FormDriver, payload: str) -> str:
+    """The slot a time button stands for, read by a throw-away form exactly as the real one would."""
+    probe = FormDriver(client, "stair_climber_form", sender="probe")
+    probe.start("约爬楼机 下楼 5号楼6楼", "book_stair_climber")
+    probe.answer("13900002222")
+    probe.answer(payload)
+    start: str = probe.slots["climber_time"]
+    return start
+
+
+def test_taxi_and_request_questions_offer_touch_answers(client: TestClient) -> None:
+    taxi = FormDriver(client, "taxi_form")
+    assert taxi.start("叫车", "book_taxi")["say"][-1]["entry"]["kind"] == "digits"
+    assert "小区大门口" in [b["title"] for b in taxi.answer("13812345678")["say"][-1]["buttons"]]
+    assert "瑞金医院" in [b["title"] for b in taxi.answer("小区大门口")["say"][-1]["buttons"]]
+    asked_time = taxi.answer("瑞金医院")["say"][-1]
+    assert asked_time["entry"] == {"kind": "time"} and asked_time["buttons"][0]["title"] == "现在"
+    taxi.answer("明天上午9点")  # what the kiosk's day-and-hour picker sends
+    assert taxi.slots["taxi_time"].startswith("2026-11-22T09:00")
+    request = FormDriver(client, "request_form")
+    categories = request.start("我要反映问题", "file_request")["say"][-1]["buttons"]
+    assert "楼道堆物" in [b["title"] for b in categories]
+    request.answer("楼道堆物")  # a category button says enough to stand as the description too
+    assert request.slots["request_description"] and request.requested == "request_location"
+    repair = FormDriver(client, "request_form", sender="resident-2")
+    described = repair.start("我要报修", "file_request")["say"][-1]["buttons"]
+    assert repair.requested == "request_description"
+    repair.answer(described[0]["payload"])  # "不细说了"
+    assert repair.slots["request_description"] and repair.requested == "request_location"

@@ -1,7 +1,8 @@
 """The kiosk page in headless Chromium with a fake microphone that plays a WAV file: the page
 streams it, shows a caption and the reply, and plays the reply's speech. Touch buttons alone
-also reach the bot. The Korean model hears the Korean WAV (machinery, not Mandarin accuracy)."""
+alone book a stair-climber. The Korean model hears the Korean WAV (machinery, not Mandarin accuracy)."""
 
+import re
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
@@ -9,8 +10,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 from playwright.sync_api import Browser, Playwright, expect
+from sqlalchemy import Engine
 
 from bot.launcher import Stack
+from tests.integration.test_conversations import rows
 from tests.integration.test_staff_browser import CHROMIUM, FLAGS, SHOTS
 from voice import audio
 
@@ -56,11 +59,47 @@ def test_the_page_streams_the_microphone_and_speaks_the_reply(mic_browser: Brows
     page.close()
 
 
-def test_touch_only_reaches_the_bot_and_shows_big_choices(mic_browser: Browser, stack: Stack) -> None:
+def test_a_stair_climber_is_booked_by_touch_alone(mic_browser: Browser, stack: Stack, db: Engine) -> None:
+    """No speaking, no typing: the menu button, the number pad, the building/floor/room pad, the
+    direction, the soonest free slot, the purpose, and 对 on the confirmation screen."""
     page = mic_browser.new_page(viewport={"width": 1280, "height": 1024}, locale="zh-CN")
-    page.goto(f"{stack.urls['app']}/kiosk/")
+    page.goto(f"{stack.urls['app']}/kiosk/?kiosk=lobby-touch")
+    session = page.wait_for_function("window.linli.session").json_value()
     page.get_by_role("button", name="约爬楼机").click()
     expect(page.locator("#reply")).to_contain_text("手机号码", timeout=30_000)
-    page.get_by_role("button", name="再说一遍").click()
-    expect(page.locator("#reply")).to_contain_text("手机号码", timeout=30_000)
+    expect(page.locator("#menu")).to_be_hidden()  # the pad takes the screen
+    pad = page.locator("#entry")
+    for digit in "13912345678":
+        pad.get_by_role("button", name=digit, exact=True).click()
+    expect(pad.locator(".typed")).to_have_text("13912345678")
+    pad.get_by_role("button", name="确定").click()
+    expect(page.locator("#reply")).to_contain_text("几号楼", timeout=30_000)
+    for digits in ("5", "6", "602"):
+        for digit in digits:
+            pad.get_by_role("button", name=digit, exact=True).click()
+        pad.get_by_role("button", name=re.compile("下一步|确定")).click()
+    expect(page.locator("#reply")).to_contain_text("往返", timeout=30_000)
+    page.locator("#choices").get_by_role("button", name="下楼").click()
+    expect(page.locator("#reply")).to_contain_text("什么时间", timeout=30_000)
+    first_slot = page.locator("#choices button").first
+    slot_title = first_slot.inner_text()
+    first_slot.click()
+    expect(page.locator("#reply")).to_contain_text("做什么", timeout=30_000)
+    page.locator("#choices").get_by_role("button", name="去医院看病").click()
+    expect(page.locator("#reply")).to_contain_text("对吗", timeout=30_000)
+    expect(page.locator("#answer")).to_have_class(re.compile("confirm"))
+    assert slot_title in page.locator("#reply").inner_text()  # the slot tapped is the one read back
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SHOTS / "kiosk_confirm.png"))
+    page.locator("#choices").get_by_role("button", name="对", exact=True).click()
+    expect(page.locator("#reply .num")).to_have_text(re.compile(r"^5\d{5}$"), timeout=30_000)
+    number = page.locator("#reply .num").inner_text()
+    page.screenshot(path=str(SHOTS / "kiosk_booked.png"))
+    booked = rows(
+        db,
+        "SELECT building, floor, room, direction, purpose, phone, channel FROM climber_booking WHERE number = :n",
+        n=number,
+    )
+    assert booked == [("5号楼", 6, "602", "下楼", "去医院看病", "13912345678", "kiosk")]
+    assert rows(db, "SELECT sender_id FROM climber_booking WHERE number = :n", n=number) == [(session,)]
     page.close()

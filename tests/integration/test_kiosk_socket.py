@@ -5,16 +5,20 @@ Mandarin accuracy."""
 
 import io
 import json
+import os
+import re
 import subprocess
+import sys
 import wave
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 from websockets.sync.client import connect
 
 from bot.launcher import Stack
-from tests.integration.conftest import Chat
-from voice import audio
+from tests.integration.conftest import KOREAN_MODEL, Chat
+from voice import asr, audio
 
 CHUNK = 3200
 
@@ -87,3 +91,58 @@ def test_an_utterance_with_nothing_heard_asks_again(stack: Stack) -> None:
         seen = [json.loads(ws.recv(timeout=30)) for _ in range(2)]
     assert seen[0] == {"type": "heard", "text": ""}
     assert seen[1]["type"] == "error" and "没有听清楚" in seen[1]["message"]
+
+
+def test_the_headless_kiosk_runs_the_same_pipeline_from_a_wav(stack: Stack, chat: Chat, tmp_path: Path) -> None:
+    """`python -m voice` with a WAV for a microphone and a folder for a speaker: two utterances
+    with a pause between them, two answers spoken, through the engine's kiosk channel."""
+    said = subprocess.run(
+        ["espeak-ng", "-v", "ko", "--stdout", "안녕하세요 감사합니다"], capture_output=True, check=True
+    )
+    words = audio.from_wav(said.stdout).data
+    quiet = np.random.default_rng(4).normal(0, 20, 16_000 * 2).astype("<i2").tobytes()
+    (tmp_path / "said.wav").write_bytes(audio.to_wav(audio.Pcm(quiet + words + quiet + words + quiet)))
+    run = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "voice",
+            "--engine",
+            stack.urls["engine"],
+            "--kiosk-id",
+            "box-7",
+            "--input-wav",
+            str(tmp_path / "said.wav"),
+            "--output-dir",
+            str(tmp_path / "replies"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=180,
+        env={**os.environ, "VOSK_MODEL_PATH": str(KOREAN_MODEL)},
+    )
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.count("听到：") == 2 and run.stdout.count("回答：") >= 2, run.stdout
+    replies = sorted((tmp_path / "replies").glob("reply-*.wav"))
+    assert len(replies) == 2 and all(decode(r.read_bytes())[:2] == (16_000, 1) for r in replies)
+    sender = re.search(r"conversation (kiosk-[0-9a-f]+)", run.stderr)
+    assert sender, run.stderr
+    user = [e for e in chat.tracker(sender.group(1))["events"] if e["event"] == "user"]
+    assert len(user) == 2 and user[0]["input_channel"] == "kiosk" and user[0]["metadata"]["kiosk_id"] == "box-7"
+
+
+def test_the_headless_kiosk_says_plainly_what_is_missing(tmp_path: Path) -> None:
+    def headless(model: Path, wav: Path) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "voice", "--input-wav", str(wav), "--output-dir", str(tmp_path)],
+            capture_output=True,
+            text=True,
+            env={**os.environ, "VOSK_MODEL_PATH": str(model)},
+            timeout=60,
+        )
+
+    no_sound = headless(KOREAN_MODEL, tmp_path / "missing.wav")
+    assert no_sound.returncode == 2 and "没有可用的声音设备" in no_sound.stderr
+    if not asr.INSTALLED_MODEL.is_dir():  # a model from `make voice-model` would be found instead
+        no_model = headless(tmp_path / "no-model", tmp_path / "missing.wav")
+        assert no_model.returncode == 2 and "语音没有安装" in no_model.stderr

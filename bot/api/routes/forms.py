@@ -27,6 +27,7 @@ class TurnIn(BaseModel):
 class SayOut(BaseModel):
     text: str
     buttons: list[dict[str, str]] = Field(default_factory=list)
+    entry: dict[str, Any] | None = None
 
 
 class TurnOut(BaseModel):
@@ -45,7 +46,7 @@ def form_turn(form: str, body: TurnIn, session: SessionDep, now: NowDep) -> Turn
     return TurnOut(
         slots=reply.slots,
         next_slot=reply.next_slot,
-        say=[SayOut(text=s.text, buttons=s.buttons) for s in reply.say],
+        say=[SayOut(text=s.text, buttons=s.buttons, entry=s.entry) for s in reply.say],
         understood=reply.understood,
         danger=reply.danger,
     )

@@ -20,6 +20,19 @@ from bot.services import answers
 
 YES_NO_BUTTONS = [{"title": "对", "payload": "/affirm"}, {"title": "不对", "payload": "/deny"}]
 
+# How a touch screen lets someone answer without speaking or typing (the kiosk draws these; chat
+# channels ignore them): a number pad for phone and booking numbers, a building/floor/room pad, a
+# day-and-hour picker. Fixed choices are plain buttons, which every channel shows.
+PHONE_ENTRY = {"kind": "digits", "label": "手机号码", "length": 11}
+ADDRESS_ENTRY = {"kind": "address"}
+FLOOR_ENTRY = {"kind": "number", "label": "几楼", "suffix": "楼"}
+TIME_ENTRY = {"kind": "time"}
+
+
+def choices(*titles: str) -> list[dict[str, str]]:
+    """Buttons whose words are the answer itself."""
+    return [{"title": title, "payload": title} for title in titles]
+
 
 @dataclass
 class Turn:
@@ -39,6 +52,7 @@ class Turn:
 class Say:
     text: str
     buttons: list[dict[str, str]] = field(default_factory=list)
+    entry: dict[str, Any] | None = None  # a touch-screen way to answer (see PHONE_ENTRY…)
 
 
 @dataclass

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from bot.models import ClimberBooking, TaxiBooking
 from bot.services import answers, phone, records, resident_requests, stair_climber, taxi
-from bot.services.forms.base import NOT_UNDERSTOOD, YES_NO_BUTTONS, Form, Outcome, Say, Turn
+from bot.services.forms.base import NOT_UNDERSTOOD, PHONE_ENTRY, YES_NO_BUTTONS, Form, Outcome, Say, Turn, choices
 from bot.services.forms.taxi import phone_outcome
 
 KIND_WORDS = (
@@ -95,8 +95,12 @@ class StatusForm(Form):
 
     def ask(self, session: Session, turn: Turn, slot: str, state: dict[str, Any]) -> Say:
         if slot == "lookup_number":
-            return Say("请说一下编号，就是登记时告诉您的六位数字。记不得也没关系，请说“记不得”。")
-        return Say("为了保护您的信息，请再说一下登记时留的手机号码。")
+            return Say(
+                "请说一下编号，就是登记时告诉您的六位数字。记不得也没关系，请说“记不得”。",
+                choices("记不得"),
+                entry={"kind": "digits", "label": "编号", "length": 6},
+            )
+        return Say("为了保护您的信息，请再说一下登记时留的手机号码。", entry=PHONE_ENTRY)
 
 
 class CancelForm(StatusForm):

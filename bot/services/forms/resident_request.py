@@ -6,7 +6,17 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from bot.services import alerts, answers, resident_requests
-from bot.services.forms.base import NOT_UNDERSTOOD, Form, Outcome, Say, Turn, free_text
+from bot.services.forms.base import (
+    ADDRESS_ENTRY,
+    NOT_UNDERSTOOD,
+    PHONE_ENTRY,
+    Form,
+    Outcome,
+    Say,
+    Turn,
+    choices,
+    free_text,
+)
 from bot.services.forms.taxi import phone_outcome
 
 # "我要报修", "我要反映问题": these say that there is a problem, not what it is.
@@ -95,9 +105,14 @@ class RequestForm(Form):
 
     def ask(self, session: Session, turn: Turn, slot: str, state: dict[str, Any]) -> Say:
         if slot == "request_category":
-            return Say("您要反映什么问题？比如：屋顶漏水、楼道堆物、飞线充电、电梯坏了、噪音。")
+            return Say(
+                "您要反映什么问题？比如：屋顶漏水、楼道堆物、飞线充电、电梯坏了、噪音。",
+                choices(*resident_requests.CATEGORIES),
+            )
         if slot == "request_description":
-            return Say("请简单说说是什么情况。")
+            # By touch there is no describing: the category itself stands as the description.
+            category = state.get("request_category") or "其他"
+            return Say("请简单说说是什么情况。", [{"title": "不细说了", "payload": f"就是{category}的问题"}])
         if slot == "request_location":
-            return Say("在哪里？请说几号楼几室，或者小区里的哪个地方。")
-        return Say("请说一下您的手机号码，工作人员处理时会联系您。")
+            return Say("在哪里？请说几号楼几室，或者小区里的哪个地方。", entry=ADDRESS_ENTRY)
+        return Say("请说一下您的手机号码，工作人员处理时会联系您。", entry=PHONE_ENTRY)

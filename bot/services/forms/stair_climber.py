@@ -7,10 +7,34 @@ from typing import Any, ClassVar
 from sqlalchemy.orm import Session
 
 from bot.services import answers, chinese_time, stair_climber
-from bot.services.forms.base import NOT_UNDERSTOOD, YES_NO_BUTTONS, Form, Outcome, Say, Turn, confirm, free_text
+from bot.services.forms.base import (
+    ADDRESS_ENTRY,
+    FLOOR_ENTRY,
+    NOT_UNDERSTOOD,
+    PHONE_ENTRY,
+    YES_NO_BUTTONS,
+    Form,
+    Outcome,
+    Say,
+    Turn,
+    choices,
+    confirm,
+    free_text,
+)
 from bot.services.forms.taxi import local, phone_outcome
 
 MAX_FLOOR = 40
+PURPOSES = ("去医院看病", "去医院复查", "出门办事", "回家")
+
+
+def spoken_slot(start: datetime, *, now: datetime) -> str:
+    """A slot's start as words the time reader takes without doubt ("11月24日上午8点30分"; the
+    year only when it is not this year's)."""
+    at = local(start.isoformat())
+    half = "上午" if at.hour < 12 else "中午" if at.hour == 12 else "下午"
+    hour = at.hour if at.hour <= 12 else at.hour - 12
+    year = f"{at.year}年" if at.year != local(now.isoformat()).year else ""
+    return f"{year}{at.month}月{at.day}日{half}{hour}点" + (f"{at.minute}分" if at.minute else "")
 
 
 class StairClimberForm(Form):
@@ -130,23 +154,31 @@ class StairClimberForm(Form):
 
     def ask(self, session: Session, turn: Turn, slot: str, state: dict[str, Any]) -> Say:
         if slot == "climber_phone":
-            return Say("请说一下您的手机号码，操作员上门前会打电话给您。")
+            return Say("请说一下您的手机号码，操作员上门前会打电话给您。", entry=PHONE_ENTRY)
         if slot == "climber_building":
-            return Say("您住几号楼、几楼？比如：五号楼六楼602室。")
+            return Say("您住几号楼、几楼？比如：五号楼六楼602室。", entry=ADDRESS_ENTRY)
         if slot == "climber_floor":
-            return Say(f"{state.get('climber_building') or ''}几楼？")
+            return Say(f"{state.get('climber_building') or ''}几楼？", entry=FLOOR_ENTRY)
         if slot == "climber_direction":
-            return Say(
-                "是下楼、上楼，还是往返？",
-                [{"title": t, "payload": t} for t in stair_climber.DIRECTIONS],
-            )
+            return Say("是下楼、上楼，还是往返？", choices(*stair_climber.DIRECTIONS))
         if slot == "climber_time":
             offer = state.get("climber_offer")
             if offer:
                 return Say(f"{stair_climber.slot_text(local(offer), now=turn.now)}可以吗？", YES_NO_BUTTONS)
-            return Say("想约什么时间？比如：明天上午九点。")
+            # The soonest free slots as buttons: a time that is sure to be free, by touch.
+            soonest = stair_climber.soonest_free(session, now=turn.now)
+            return Say(
+                "想约什么时间？比如：明天上午九点。",
+                [
+                    {
+                        "title": stair_climber.slot_text(s.start, now=turn.now),
+                        "payload": spoken_slot(s.start, now=turn.now),
+                    }
+                    for s in soonest
+                ],
+            )
         if slot == "climber_purpose":
-            return Say("下楼是去做什么？比如：去医院看病。")
+            return Say("下楼是去做什么？比如：去医院看病。", choices(*PURPOSES))
         return Say(self.read_back(session, turn, state), YES_NO_BUTTONS)
 
     def read_back(self, session: Session, turn: Turn, state: dict[str, Any]) -> str:

@@ -9,9 +9,24 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.orm import Session
 
 from bot.services import answers, chinese_time, phone, spoken, taxi
-from bot.services.forms.base import NOT_UNDERSTOOD, YES_NO_BUTTONS, Form, Outcome, Say, Turn, confirm, free_text
+from bot.services.forms.base import (
+    NOT_UNDERSTOOD,
+    PHONE_ENTRY,
+    TIME_ENTRY,
+    YES_NO_BUTTONS,
+    Form,
+    Outcome,
+    Say,
+    Turn,
+    choices,
+    confirm,
+    free_text,
+)
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
+# The usual places, as buttons for those who answer by touch (any other place can be said).
+PICKUPS = ("小区大门口", "小区南门", "小区北门", "党群服务站门口")
+DESTINATIONS = ("社区卫生服务中心", "第一人民医院", "第六人民医院", "瑞金医院", "华山医院", "中山医院")
 # A day word in the answer means the answer names its own day, not the one asked about before.
 _DAY_WORDS = re.compile(r"今|明|后|礼拜|星期|周|号|月|马上|现在|急|以后|之后|钟头|小时")
 # "叫部车去六院配药": the destination is what follows 去/到, up to the errand or a time word.
@@ -144,22 +159,22 @@ class TaxiForm(Form):
 
     def ask(self, session: Session, turn: Turn, slot: str, state: dict[str, Any]) -> Say:
         if slot == "taxi_phone":
-            return Say("请说一下您的手机号码，司机和工作人员会打这个电话联系您。")
+            return Say("请说一下您的手机号码，司机和工作人员会打这个电话联系您。", entry=PHONE_ENTRY)
         if slot == "taxi_pickup":
             if state.get("taxi_pickup_offer"):
                 return Say(
                     f"上次您是在{state['taxi_pickup_offer']}上车，这次还是这里吗？",
                     [{"title": "是的", "payload": "/affirm"}, {"title": "不是", "payload": "/deny"}],
                 )
-            return Say("在哪里上车？比如：五号楼门口、小区南门。")
+            return Say("在哪里上车？比如：五号楼门口、小区南门。", choices(*PICKUPS))
         if slot == "taxi_destination":
-            return Say("要去哪里？")
+            return Say("要去哪里？", choices(*DESTINATIONS))
         if slot == "taxi_time":
             if state.get("taxi_day"):
-                return Say("几点钟用车？")
-            return Say("什么时候用车？比如：现在、明天上午九点。")
+                return Say("几点钟用车？", entry=TIME_ENTRY)
+            return Say("什么时候用车？比如：现在、明天上午九点。", choices("现在"), entry=TIME_ENTRY)
         if slot == "taxi_passengers":
-            return Say("一共几位坐车？")
+            return Say("一共几位坐车？", choices("1位", "2位", "3位", "4位"))
         if slot == "taxi_assistance":
             return Say(
                 "需要带轮椅，或者要人扶一把吗？",

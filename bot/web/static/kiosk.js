@@ -7,6 +7,8 @@
   const caption = document.getElementById("caption");
   const reply = document.getElementById("reply");
   const choices = document.getElementById("choices");
+  const answer = document.getElementById("answer");
+  const entry = document.getElementById("entry");
   const talk = document.getElementById("talk");
   const state = document.getElementById("voice-state");
   let socket, voice = false, capture = null, idleTimer = null;
@@ -24,12 +26,95 @@
   }
   function showChoices(buttons) {
     choices.replaceChildren();
+    // A read-back with 对 / 不对 becomes a confirmation screen: the text framed, two huge buttons.
+    const titles = (buttons || []).map((b) => b.title).join("|");
+    answer.classList.toggle("confirm", titles === "对|不对" || titles === "是的|不是");
     for (const b of buttons || []) {
       const button = document.createElement("button");
       button.textContent = b.title;
+      if (b.title === "对" || b.title === "是的") button.className = "yes";
+      if (b.title === "不对" || b.title === "不是") button.className = "no";
       button.addEventListener("click", () => say(b.payload, b.title));
       choices.append(button);
     }
+  }
+  function key(label, onPress, className) {
+    const button = document.createElement("button");
+    button.type = "button";
+    button.textContent = label;
+    if (className) button.className = className;
+    button.addEventListener("click", () => { touched(); onPress(); });
+    return button;
+  }
+  // Touch-only answers: a number pad (phone, booking number, floor), a building/floor/room pad
+  // in three steps, and a day-then-hour picker. What is typed is sent as the words it stands for.
+  function showEntry(spec) {
+    entry.replaceChildren();
+    document.body.classList.toggle("entering", Boolean(spec));
+    if (!spec) return;
+    const steps = {
+      digits: [{ label: spec.label || "号码", length: spec.length, unit: "" }],
+      number: [{ label: spec.label || "数字", maxLength: 3, unit: spec.suffix || "" }],
+      address: [
+        { label: "几号楼", maxLength: 3, unit: "号楼" },
+        { label: "几楼", maxLength: 2, unit: "楼" },
+        { label: "几室（不知道可以跳过）", maxLength: 4, unit: "室", optional: true },
+      ],
+    }[spec.kind];
+    if (spec.kind === "time") return timePicker();
+    if (steps) numberPad(steps);
+  }
+  function numberPad(steps) {
+    const typed = steps.map(() => "");
+    let at = 0;
+    const label = document.createElement("p");
+    const shown = document.createElement("p");
+    shown.className = "typed";
+    const pad = document.createElement("div");
+    pad.className = "pad";
+    const done = key("确定", next, "ok");
+    function render() {
+      const step = steps[at];
+      label.textContent = `请按${step.label}：`;
+      shown.textContent = (typed[at] || "　") + (typed[at] ? step.unit : "");
+      const complete = step.length ? typed[at].length === step.length : typed[at].length > 0 || step.optional;
+      done.disabled = !complete;
+      done.textContent = at < steps.length - 1 ? "下一步" : "确定";
+    }
+    function press(d) {
+      const step = steps[at];
+      const limit = step.length || step.maxLength;
+      if (typed[at].length < limit) typed[at] += d;
+      render();
+    }
+    function next() {
+      if (at < steps.length - 1) { at += 1; render(); return; }
+      const words = steps.map((s, i) => (typed[i] ? typed[i] + s.unit : "")).join("");
+      say(words, words);
+    }
+    for (const d of ["1", "2", "3", "4", "5", "6", "7", "8", "9"]) pad.append(key(d, () => press(d)));
+    pad.append(key("删除", () => { typed[at] = typed[at].slice(0, -1); render(); }, "erase"));
+    pad.append(key("0", () => press("0")));
+    pad.append(done);
+    entry.append(label, shown, pad, key("不办了", () => say("算了", "不办了"), "quit"));
+    render();
+  }
+  function timePicker() {
+    const label = document.createElement("p");
+    const list = document.createElement("div");
+    list.className = "pad times";
+    function pickDay() {
+      label.textContent = "请选哪一天：";
+      list.replaceChildren(...["今天", "明天", "后天"].map((day) => key(day, () => pickHour(day))));
+    }
+    function pickHour(day) {
+      label.textContent = `${day}几点？`;
+      const hours = ["上午7点", "上午8点", "上午9点", "上午10点", "上午11点", "中午12点",
+        "下午1点", "下午2点", "下午3点", "下午4点", "下午5点", "晚上6点"];
+      list.replaceChildren(...hours.map((h) => key(h, () => say(day + h, day + h))));
+    }
+    entry.append(label, list, key("不办了", () => say("算了", "不办了"), "quit"));
+    pickDay();
   }
   function connect() {
     socket = new WebSocket(`${location.protocol === "https:" ? "wss" : "ws"}://${location.host}/kiosk/ws`);
@@ -40,6 +125,7 @@
       const message = JSON.parse(event.data);
       if (message.type === "ready") {
         voice = message.voice;
+        window.linli.session = message.session;
         state.textContent = voice ? "" : "语音没有安装，请用手点按钮";
         talk.disabled = !voice;
       } else if (message.type === "partial") {
@@ -52,6 +138,7 @@
         const texts = message.messages.filter((m) => m.text).map((m) => m.text);
         showReply(texts.join("\n"));
         showChoices(message.messages.flatMap((m) => m.buttons || []));
+        showEntry(message.messages.map((m) => (m.custom || {}).entry).find(Boolean));
       } else if (message.type === "error") {
         stopCapture();
         caption.textContent = message.message;
@@ -106,6 +193,7 @@
     socket.send(JSON.stringify({ type: "text", text: "再见" }));
     setTimeout(() => {
       showChoices([]);
+      showEntry(null);
       caption.textContent = "";
       showReply("您好！请按下面的按钮，或者按“按一下说话”跟我说。");
       socket.onclose = null;

@@ -1,0 +1,5 @@
+import sys
+
+from voice.headless import main
+
+sys.exit(main())

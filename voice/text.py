@@ -1,6 +1,7 @@
 """Cleaning what Vosk hears: the Chinese models put a space between characters ("居 委 会"),
 and numbers come as words ("一 三 八 …", "两 点 半") where the dialogue wants digits."""
 
+import contextlib
 import re
 
 import cn2an
@@ -29,3 +30,17 @@ def numbers_to_digits(text: str) -> str:
 def clean(text: str, *, expect_number: bool = False) -> str:
     joined = join_chinese(text)
     return numbers_to_digits(joined) if expect_number else joined
+
+
+_HAN = re.compile(_CJK)
+
+
+def grammar_phrase(phrase: str) -> str:
+    """A button's words as a Vosk grammar phrase: Arabic numbers said as Chinese ("8点" → "八点"),
+    punctuation and brackets dropped, and every Chinese character a word of its own — single
+    characters are in the Chinese model's vocabulary where longer words may not be. Words in other
+    scripts stay whole."""
+    with contextlib.suppress(ValueError, KeyError, TypeError):
+        phrase = str(cn2an.transform(phrase, "an2cn"))
+    words = re.findall(rf"{_CJK}|[^\W\d_]+", phrase)
+    return " ".join(w for w in words if _HAN.fullmatch(w) or not _HAN.search(w))

@@ -260,7 +260,7 @@ def test_every_climber_question_can_be_answered_by_touch(client: TestClient) -> 
     assert first["payload"] not in [b["payload"] for b in again]  # a full slot is never a button
     reply = form.answer(again[0]["payload"])
     assert form.requested == "climber_purpose"
-    assert [b["title"] for b in reply["say"][-1]["buttons"]][0] == "去医院看病"
+    assert next(b["title"] for b in reply["say"][-1]["buttons"]) == "去医院看病"
     reply = form.answer("去医院看病")
     assert form.requested == "climber_confirmed" and again[0]["title"] in form.last
     assert [b["title"] for b in reply["say"][-1]["buttons"]] == ["对", "不对"]

@@ -82,6 +82,27 @@ def test_speech_streams_partials_then_an_answer_with_audio(stack: Stack) -> None
     assert decode(wav)[:2] == (16_000, 1)
 
 
+def test_speech_with_buttons_on_screen_answers_as_the_button(stack: Stack, chat: Chat) -> None:
+    """With buttons on screen recognition is restricted to their words, and what is heard goes to
+    the bot as the nearest button's payload, as if it had been touched."""
+    said = subprocess.run(["espeak-ng", "-v", "ko", "--stdout", "감사합니다"], capture_output=True, check=True)
+    pcm = audio.from_wav(said.stdout).data + np.random.default_rng(6).normal(0, 20, 16_000).astype("<i2").tobytes()
+    buttons = [{"title": "감사합니다", "payload": "/affirm"}, {"title": "안녕하세요", "payload": "/greet"}]
+    with connect(socket_url(stack)) as ws:
+        ws.send(json.dumps({"type": "hello", "kiosk_id": "lobby-1"}))
+        session = json.loads(ws.recv(timeout=30))["session"]
+        ws.send(json.dumps({"type": "listen", "expect": buttons}))
+        for i in range(0, len(pcm), CHUNK):
+            ws.send(pcm[i : i + CHUNK])
+        ws.send(json.dumps({"type": "stop"}))
+        seen, _ = receive_until_audio(ws)
+    heard = next(m for m in seen if m["type"] == "heard")["text"]
+    assert heard in ("감사합니다", "안녕하세요")
+    user = [e for e in chat.tracker(session)["events"] if e["event"] == "user"]
+    payload = next(b["payload"] for b in buttons if b["title"] == heard)
+    assert user[-1]["text"] == payload
+
+
 def test_an_utterance_with_nothing_heard_asks_again(stack: Stack) -> None:
     with connect(socket_url(stack)) as ws:
         ws.send(json.dumps({"type": "hello"}))

@@ -63,6 +63,13 @@ def test_chinese_clean_up_and_numbers() -> None:
     assert text.clean("幺 三 九", expect_number=False) == "幺三九"
 
 
+def test_buttons_become_grammar_phrases_of_single_characters() -> None:
+    assert text.grammar_phrase("不对") == "不 对"
+    assert text.grammar_phrase("明天（11月23日）上午8点") == "明 天 十 一 月 二 十 三 日 上 午 八 点"
+    assert text.grammar_phrase("2位") == "二 位"
+    assert text.grammar_phrase("안녕하세요 감사합니다") == "안녕하세요 감사합니다"  # other scripts: whole words
+
+
 @pytest.fixture(scope="module")
 def speaker() -> tts.Speaker:
     return tts.Speaker()

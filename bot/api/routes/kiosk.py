@@ -2,7 +2,10 @@
 
 Client → app (JSON text frames, and binary frames of 16 kHz 16-bit mono PCM):
   {"type": "hello", "kiosk_id": "lobby-1", "location": "党群服务站"}   → {"type": "ready", "voice": bool}
-  {"type": "listen", "expect": ["对", "不对"]}   start an utterance (expect: grammar-restricted)
+  {"type": "listen", "expect": [{"title": "对", "payload": "/affirm"}, …]}
+                                                  start an utterance; with expect (the buttons on
+                                                  screen) recognition is restricted to them;
+                                                  "number": true when digits are asked (一三八… → 138…)
   <binary PCM>…                                   → {"type": "partial", "text"} as it is heard
   {"type": "stop"}                                end of the utterance (or Vosk's endpointing)
   {"type": "text", "text": "叫出租车"}             a touch instead of speech
@@ -49,7 +52,8 @@ class KioskSession:
         self.metadata: dict[str, str] = {}
         self.model = voice_model()
         self.recognizer: asr.Recognizer | None = None
-        self.expect: list[str] = []
+        self.expect: dict[str, str] = {}
+        self.expect_number = False
         self.received = 0
         self.last_partial = ""
 
@@ -64,8 +68,16 @@ class KioskSession:
         if self.model is None:
             await self.send(type="error", message="语音功能还没有安装，请用手点屏幕上的按钮。")
             return
-        self.expect = [str(p) for p in message.get("expect") or []][:20]
-        self.recognizer = asr.Recognizer(self.model, grammar=self.expect or None)
+        # The buttons on screen: {"title", "payload"} (or plain words). Heard words are matched to
+        # the nearest title, and its payload goes to the bot, as if the button had been touched.
+        self.expect = {}
+        for item in (message.get("expect") or [])[:20]:
+            title, payload = (item.get("title"), item.get("payload")) if isinstance(item, dict) else (item, item)
+            if title and chinese.grammar_phrase(str(title)):
+                self.expect[str(title)] = str(payload or title)
+        grammar = [chinese.grammar_phrase(title) for title in self.expect]
+        self.expect_number = bool(message.get("number"))  # a phone, number or address is asked
+        self.recognizer = asr.Recognizer(self.model, grammar=grammar or None)
         self.received, self.last_partial = 0, ""
 
     async def audio(self, pcm: bytes) -> None:
@@ -89,14 +101,19 @@ class KioskSession:
 
     async def utterance(self, heard: str) -> None:
         self.recognizer = None
-        heard = chinese.clean(heard)
+        heard = chinese.clean(heard, expect_number=self.expect_number)
+        said = heard
         if self.expect:
-            heard = asr.nearest_phrase(heard, self.expect) or heard
+            spoken_titles = {chinese.join_chinese(chinese.grammar_phrase(t)): t for t in self.expect}
+            nearest = asr.nearest_phrase(heard, list(spoken_titles))
+            if nearest:
+                heard = spoken_titles[nearest]
+                said = self.expect[heard]
         await self.send(type="heard", text=heard)
         if not heard:
             await self.send(type="error", message="没有听清楚，请再说一遍，或者用手点按钮。")
             return
-        await self.answer(heard)
+        await self.answer(said)
 
     async def answer(self, said: str) -> None:
         try:

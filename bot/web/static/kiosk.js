@@ -24,8 +24,10 @@
       reply.append(span);
     }
   }
+  let shownButtons = [];
   function showChoices(buttons) {
     choices.replaceChildren();
+    shownButtons = (buttons || []).map((b) => ({ title: b.title, payload: b.payload }));
     // A read-back with 对 / 不对 becomes a confirmation screen: the text framed, two huge buttons.
     const titles = (buttons || []).map((b) => b.title).join("|");
     answer.classList.toggle("confirm", titles === "对|不对" || titles === "是的|不是");
@@ -48,7 +50,9 @@
   }
   // Touch-only answers: a number pad (phone, booking number, floor), a building/floor/room pad
   // in three steps, and a day-then-hour picker. What is typed is sent as the words it stands for.
+  let shownEntry = null;
   function showEntry(spec) {
+    shownEntry = spec || null;
     entry.replaceChildren();
     document.body.classList.toggle("entering", Boolean(spec));
     if (!spec) return;
@@ -164,7 +168,8 @@
     node.port.onmessage = (event) => { if (socket.readyState === 1) socket.send(event.data); };
     source.connect(node);
     capture = { stream, context };
-    socket.send(JSON.stringify({ type: "listen", expect: [...choices.querySelectorAll("button")].map((b) => b.textContent) }));
+    // The buttons on screen are what the dialogue expects: recognition is restricted to them.
+    socket.send(JSON.stringify({ type: "listen", expect: shownButtons, number: Boolean(shownEntry && shownEntry.kind !== "time") }));
     talk.classList.add("listening");
     talk.textContent = "正在听，说完再按一下";
     caption.textContent = "请说…";

@@ -205,6 +205,16 @@ def port_in_use(port: int) -> bool:
         return probe.connect_ex(("127.0.0.1", port)) == 0
 
 
+def voice_note() -> str:
+    """Whether the kiosk can listen, said where people look when they start it."""
+    from voice import asr
+
+    try:
+        return f"   (voice: {asr.model_path().name})"
+    except asr.VoiceNotInstalled:
+        return "   (touch only: `make voice-model` installs the Chinese voice model)"
+
+
 def main() -> int:
     if not MODEL.exists():
         print(f"no trained model at {MODEL}: run `make run`, which trains it first", file=sys.stderr)
@@ -232,6 +242,7 @@ def main() -> int:
         f"  action server: {stack.urls['actions']}/health\n"
         f"  app:           {stack.urls['app']}/healthz   API docs: {stack.urls['app']}/docs\n"
         f"  resident chat: {stack.urls['app']}/chat/\n"
+        f"  voice kiosk:   {stack.urls['app']}/kiosk/?kiosk=lobby-1{voice_note()}\n"
         f"  WeChat:        {stack.urls['engine']}/webhooks/wechat/webhook"
         f"{'' if os.environ.get('WECHAT_TOKEN') else '   (off: set WECHAT_TOKEN to open it)'}\n"
         f"  staff console: {stack.urls['app']}/staff/{'' if has_staff(stack.database_url) else NO_STAFF_YET}\n"

@@ -92,8 +92,11 @@ def test_a_stair_climber_is_booked_by_touch_alone(mic_browser: Browser, stack: S
     SHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SHOTS / "kiosk_confirm.png"))
     page.locator("#choices").get_by_role("button", name="对", exact=True).click()
-    expect(page.locator("#reply .num")).to_have_text(re.compile(r"^5\d{5}$"), timeout=30_000)
-    number = page.locator("#reply .num").inner_text()
+    expect(page.locator("#reply")).to_contain_text("编号", timeout=30_000)
+    booked_number = page.locator("#reply .num").filter(has_text=re.compile(r"^5\d{5}$"))
+    numbers = set(booked_number.all_inner_texts())  # shown big (said twice: "约好了，编号…（编号…）")
+    assert len(numbers) == 1
+    number = numbers.pop()
     page.screenshot(path=str(SHOTS / "kiosk_booked.png"))
     booked = rows(
         db,

@@ -4,6 +4,7 @@ grammar-restricted recognizer for the moments the dialogue expects one of a few 
 
 import json
 import os
+import threading
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -70,9 +71,52 @@ class Recognizer:
     def finish(self) -> Final:
         return Final(self._result(self._rec.FinalResult()))
 
+    def reset(self) -> None:
+        self._rec.Reset()
+
     def _result(self, raw: str) -> str:
         heard = json.loads(raw).get("text", "").replace("[unk]", "").strip()
         return chinese.join_chinese(heard)
+
+
+class RecognizerPool:
+    """Free-speech recognizers, reused from one utterance to the next. Vosk composes its decoding
+    graph lazily and keeps what it composed inside each recognizer: a fresh one spends about a
+    second on its first words on this machine, a reused one a few tens of milliseconds
+    (bench/voice_latency.py). `warm` decodes some speech once so even the first resident is quick."""
+
+    KEEP = 4  # idle recognizers kept; more kiosks talking at once simply get fresh ones
+
+    def __init__(self, model: object) -> None:
+        self.model = model
+        self._idle: list[Recognizer] = []
+        self._lock = threading.Lock()
+
+    def acquire(self) -> Recognizer:
+        with self._lock:
+            if self._idle:
+                return self._idle.pop()
+        return Recognizer(self.model)
+
+    def release(self, recognizer: Recognizer) -> None:
+        if recognizer.grammar:
+            return  # grammar recognizers are small and made for one question
+        recognizer.reset()
+        with self._lock:
+            if len(self._idle) < self.KEEP:
+                self._idle.append(recognizer)
+
+    def warm(self, speech: bytes, chunk: int = 3200) -> None:
+        recognizer = self.acquire()
+        for start in range(0, len(speech), chunk):
+            recognizer.feed(speech[start : start + chunk])
+        recognizer.finish()
+        self.release(recognizer)
+
+
+@lru_cache
+def recognizer_pool(path: str) -> RecognizerPool:
+    return RecognizerPool(load_model(path))
 
 
 def nearest_phrase(heard: str, phrases: list[str], *, cutoff: int = 60) -> str | None:

@@ -108,10 +108,10 @@ class HeadlessKiosk:
         speaker: Loudspeaker,
         engine_url: str,
         metadata: dict[str, str],
-        model: object,
+        recognizers: asr.RecognizerPool,
     ) -> None:
         self.microphone, self.speaker = microphone, speaker
-        self.engine_url, self.metadata, self.model = engine_url, metadata, model
+        self.engine_url, self.metadata, self.recognizers = engine_url, metadata, recognizers
         self.voice = tts.Speaker()
         self.sender = self.new_sender()
         self.last_spoken = time.monotonic()
@@ -122,15 +122,18 @@ class HeadlessKiosk:
 
     def listen(self) -> str | None:
         """One utterance (ended by Vosk's endpointing), or None when the microphone has no more."""
-        recognizer = asr.Recognizer(self.model)
-        chunks = self.microphone.utterance_chunks()
-        for chunk in chunks:
-            event = recognizer.feed(chunk)
-            if isinstance(event, asr.Final) and chinese.clean(event.text):
-                chunks.close()  # the microphone is closed while the box answers
-                return chinese.clean(event.text)
-        heard = chinese.clean(recognizer.finish().text)
-        return heard or None
+        recognizer = self.recognizers.acquire()
+        try:
+            chunks = self.microphone.utterance_chunks()
+            for chunk in chunks:
+                event = recognizer.feed(chunk)
+                if isinstance(event, asr.Final) and chinese.clean(event.text):
+                    chunks.close()  # the microphone is closed while the box answers
+                    return chinese.clean(event.text)
+            heard = chinese.clean(recognizer.finish().text)
+            return heard or None
+        finally:
+            self.recognizers.release(recognizer)
 
     def answer(self, heard: str) -> list[str]:
         if time.monotonic() - self.last_spoken > IDLE_SECONDS:
@@ -169,7 +172,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(message)s")
     try:
-        model = asr.load_model(str(asr.model_path()))
+        recognizers = asr.recognizer_pool(str(asr.model_path()))
     except asr.VoiceNotInstalled as missing:
         print(f"语音没有安装：{missing}", file=sys.stderr)
         return 2
@@ -188,7 +191,7 @@ def main(argv: list[str] | None = None) -> int:
         speaker=speaker,
         engine_url=args.engine,
         metadata={"kiosk_id": args.kiosk_id[:64], "location": args.location[:64]},
-        model=model,
+        recognizers=recognizers,
     )
     with contextlib.suppress(KeyboardInterrupt):
         kiosk.run()

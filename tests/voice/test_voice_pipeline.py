@@ -128,6 +128,22 @@ def test_grammar_mode_only_returns_its_phrases(korean: object) -> None:
     assert asr.nearest_phrase("", phrases) is None
 
 
+def test_pooled_recognizers_are_reused_and_hear_as_a_fresh_one_does(korean: object) -> None:
+    pool = asr.RecognizerPool(korean)
+    speech = espeak("ko", "감사합니다").data + quiet(1)
+    fresh = [e.text for e in stream(asr.Recognizer(korean), speech) if isinstance(e, asr.Final) and e.text]
+    first = pool.acquire()
+    heard_first = [e.text for e in stream(first, speech) if isinstance(e, asr.Final) and e.text]
+    pool.release(first)
+    again = pool.acquire()
+    assert again is first  # reused, not made anew
+    heard_again = [e.text for e in stream(again, speech) if isinstance(e, asr.Final) and e.text]
+    assert heard_first == heard_again == fresh and fresh  # the reset leaves nothing behind
+    with_grammar = asr.Recognizer(korean, grammar=["감사합니다"])
+    pool.release(with_grammar)
+    assert pool.acquire() is not with_grammar  # made for one question, never pooled
+
+
 @pytest.mark.skipif(
     not os.environ.get("VOSK_MODEL_PATH"),
     reason="VOSK_MODEL_PATH is not set: no Chinese Vosk model here (`make voice-model` downloads it)",

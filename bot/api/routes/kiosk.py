@@ -25,7 +25,7 @@ from fastapi.responses import Response
 
 from bot.api.staff import TEMPLATES
 from bot.config import get_settings
-from voice import asr, bot_client, tts
+from voice import asr, audio, bot_client, tts
 from voice import text as chinese
 
 router = APIRouter(prefix="/kiosk")
@@ -38,11 +38,23 @@ def speaker() -> tts.Speaker:
     return tts.Speaker()
 
 
-def voice_model() -> object | None:
+def recognizers() -> asr.RecognizerPool | None:
     try:
-        return asr.load_model(str(asr.model_path()))
+        return asr.recognizer_pool(str(asr.model_path()))
     except asr.VoiceNotInstalled:
         return None
+
+
+WARM_UP_WORDS = "您好，我想叫一辆出租车，明天上午九点去医院看病。"
+_warmed: set[int] = set()
+
+
+def warm_up(pool: asr.RecognizerPool) -> None:
+    """Once per process: decode a spoken sentence so the first resident's words are quick too."""
+    if id(pool) in _warmed:
+        return
+    _warmed.add(id(pool))
+    pool.warm(audio.from_wav(speaker().speak(WARM_UP_WORDS)).data)
 
 
 class KioskSession:
@@ -50,7 +62,7 @@ class KioskSession:
         self.socket = socket
         self.sender = f"kiosk-{secrets.token_hex(6)}"  # a new conversation for every session
         self.metadata: dict[str, str] = {}
-        self.model = voice_model()
+        self.pool = recognizers()
         self.recognizer: asr.Recognizer | None = None
         self.expect: dict[str, str] = {}
         self.expect_number = False
@@ -62,12 +74,15 @@ class KioskSession:
 
     async def hello(self, message: dict[str, Any]) -> None:
         self.metadata = {k: str(message.get(k, ""))[:64] for k in ("kiosk_id", "location")}
-        await self.send(type="ready", voice=self.model is not None, session=self.sender)
+        await self.send(type="ready", voice=self.pool is not None, session=self.sender)
+        if self.pool is not None:
+            await anyio.to_thread.run_sync(warm_up, self.pool)
 
     async def listen(self, message: dict[str, Any]) -> None:
-        if self.model is None:
+        if self.pool is None:
             await self.send(type="error", message="语音功能还没有安装，请用手点屏幕上的按钮。")
             return
+        self.done_listening()
         # The buttons on screen: {"title", "payload"} (or plain words). Heard words are matched to
         # the nearest title, and its payload goes to the bot, as if the button had been touched.
         self.expect = {}
@@ -77,7 +92,7 @@ class KioskSession:
                 self.expect[str(title)] = str(payload or title)
         grammar = [chinese.grammar_phrase(title) for title in self.expect]
         self.expect_number = bool(message.get("number"))  # a phone, number or address is asked
-        self.recognizer = asr.Recognizer(self.model, grammar=grammar or None)
+        self.recognizer = asr.Recognizer(self.pool.model, grammar=grammar) if grammar else self.pool.acquire()
         self.received, self.last_partial = 0, ""
 
     async def audio(self, pcm: bytes) -> None:
@@ -99,8 +114,13 @@ class KioskSession:
         final = await anyio.to_thread.run_sync(self.recognizer.finish)
         await self.utterance(final.text)
 
-    async def utterance(self, heard: str) -> None:
+    def done_listening(self) -> None:
+        if self.recognizer is not None and self.pool is not None:
+            self.pool.release(self.recognizer)
         self.recognizer = None
+
+    async def utterance(self, heard: str) -> None:
+        self.done_listening()
         heard = chinese.clean(heard, expect_number=self.expect_number)
         said = heard
         if self.expect:
@@ -168,3 +188,5 @@ async def kiosk_socket(socket: WebSocket) -> None:
                 await session.send(type="error", message="不认识的消息。")
     except WebSocketDisconnect:
         return
+    finally:
+        session.done_listening()  # a recognizer left mid-utterance goes back to the pool

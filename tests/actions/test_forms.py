@@ -42,6 +42,19 @@ async def test_activation_fills_what_was_said_and_asks_the_next_question(app: di
     assert "手机号码" in dispatcher.messages[-1]["text"]
 
 
+async def test_touch_entry_and_slow_repeat_reach_the_channel(app: dict[str, Any]) -> None:
+    """The kiosk draws a number pad from the question's entry, and 说慢一点 mid-form is asked again
+    at the slow speech rate (both travel as the message's custom part)."""
+    dispatcher = CollectingDispatcher()
+    await ValidateTaxiForm().run(dispatcher, tracker("叫部车", "book_taxi"), DOMAIN)
+    assert dispatcher.messages[-1]["custom"] == {"entry": {"kind": "digits", "label": "手机号码", "length": 11}}
+    dispatcher = CollectingDispatcher()
+    slower = in_form(tracker("说慢一点", "repeat"), "taxi_form", "taxi_phone")
+    await ValidateTaxiForm().run(dispatcher, slower, DOMAIN)
+    assert "手机号码" in dispatcher.messages[-1]["text"]
+    assert dispatcher.messages[-1]["custom"]["speech_rate"] == "slow"
+
+
 async def test_emergency_and_unanswered_interruptions_make_the_form_step_aside(app: dict[str, Any]) -> None:
     dispatcher = CollectingDispatcher()
     emergency = in_form(tracker("我摔倒了", "emergency"), "taxi_form", "taxi_phone")

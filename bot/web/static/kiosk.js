@@ -115,7 +115,7 @@
       label.textContent = `${day}几点？`;
       const hours = ["上午7点", "上午8点", "上午9点", "上午10点", "上午11点", "中午12点",
         "下午1点", "下午2点", "下午3点", "下午4点", "下午5点", "晚上6点"];
-      list.replaceChildren(...hours.map((h) => key(h, () => say(day + h, day + h))));
+      list.replaceChildren(...hours.map((h) => key(h, () => say(day + h, day + h))), key("换一天", pickDay, "erase"));
     }
     entry.append(label, list, key("不办了", () => say("算了", "不办了"), "quit"));
     pickDay();

@@ -101,6 +101,9 @@ class KioskSession:
         self.received += len(pcm)
         event = await anyio.to_thread.run_sync(self.recognizer.feed, pcm)
         if isinstance(event, asr.Final):
+            if event.text and not self.last_partial:
+                # Vosk can end an utterance in the chunk that first heard it: still show the words.
+                await self.send(type="partial", text=chinese.clean(event.text))
             await self.utterance(event.text)
         elif event.text != self.last_partial:
             self.last_partial = event.text

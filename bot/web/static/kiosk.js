@@ -12,7 +12,7 @@
   const talk = document.getElementById("talk");
   const state = document.getElementById("voice-state");
   let socket, voice = false, capture = null, idleTimer = null;
-  window.linli = { played: 0, replies: 0 };  // for the browser tests
+  window.linli = { played: 0, replies: 0, partials: 0 };  // for the browser tests
 
   function showReply(text) {
     // Numbers (phone, booking and request numbers, times) big and spaced.
@@ -133,6 +133,7 @@
         state.textContent = voice ? "" : "语音没有安装，请用手点按钮";
         talk.disabled = !voice;
       } else if (message.type === "partial") {
+        if (message.text) window.linli.partials += 1;
         caption.textContent = message.text ? `听到：${message.text}…` : "请说…";
       } else if (message.type === "heard") {
         stopCapture();

@@ -134,12 +134,19 @@ def score_tfidf(train: list[Message], tests: list[Message], scores: Scores) -> N
         scores.add(message.get("intent"), str(predicted))
 
 
+def without_keyword_clashes(train: list[Message]) -> list[Message]:
+    """The keyword classifier drops an example that is part of another intent's example, and
+    crashes (KeyError in rasa 3.6) when one is part of several: drop those first, as it would."""
+    texts = [(m.get("text"), m.get("intent")) for m in train]
+    return [m for m in train if not any(m.get("text") in text and intent != m.get("intent") for text, intent in texts)]
+
+
 def evaluate(train: list[Message], tests: list[Message], workdir: Path, name: str, results: dict[str, Scores]) -> None:
-    data = TrainingData(training_examples=train)
     diet_config = (ROOT / "config.yml").read_text(encoding="utf-8")
     for label, config in (("DIET", diet_config), ("keyword", KEYWORD_CONFIG)):
         started = time.monotonic()
-        model = train_rasa(config, data, workdir, f"{name}-{label}")
+        examples_used = without_keyword_clashes(train) if label == "keyword" else train
+        model = train_rasa(config, TrainingData(training_examples=examples_used), workdir, f"{name}-{label}")
         score_rasa(model, tests, results.setdefault(label, Scores()))
         print(f"  {name}: {label} trained and scored in {time.monotonic() - started:.0f} s", flush=True)
     score_tfidf(train, tests, results.setdefault("tf-idf", Scores()))
@@ -167,7 +174,7 @@ def main() -> None:
     parser.add_argument("--skip-cv", action="store_true", help="held-out set only (about 6 minutes)")
     args = parser.parse_args()
     logging.disable(logging.WARNING)
-    train = examples(load_data(str(ROOT / "nlu_data")))
+    train = examples(load_data(str(ROOT / "nlu_data" / "nlu")))
     held_out = examples(load_data(str(ROOT / "tests" / "nlu_test_set.yml")))
     print(f"training sentences: {len(train)}, held-out sentences: {len(held_out)}")
     with tempfile.TemporaryDirectory() as tmp:

@@ -23,9 +23,12 @@ def chat_page(request: Request) -> Response:
     return TEMPLATES.TemplateResponse(request, "chat.html", {})
 
 
+MAX_MESSAGE = 1000  # characters; a resident's message is a sentence or two
+
+
 class ChatIn(BaseModel):
     sender: str = Field(description="the page's own id, web-…, kept in the phone's storage")
-    message: str = Field(max_length=1000)
+    message: str = Field(max_length=100_000)  # longer than MAX_MESSAGE is refused below, in Chinese
 
     @field_validator("sender")
     @classmethod
@@ -40,6 +43,8 @@ async def send(body: ChatIn) -> list[dict[str, Any]]:
     text = body.message.strip()
     if not text:
         raise HTTPException(status_code=422, detail="请先写点什么再发送。")
+    if len(text) > MAX_MESSAGE:
+        raise HTTPException(status_code=422, detail=f"这条消息太长了，请分几次发，每次不超过{MAX_MESSAGE}个字。")
     url = f"{get_settings().engine_url.rstrip('/')}/webhooks/webchat/webhook"
     try:
         async with httpx.AsyncClient(timeout=30) as http:

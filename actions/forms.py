@@ -18,6 +18,8 @@ from actions.conversation import SLOWER
 
 logger = logging.getLogger(__name__)
 
+MAX_ANSWER = 1000  # characters of one message sent to the app (its API takes up to 2000)
+
 # Intents that take the turn away from a form when the words were no answer to its question;
 # an emergency always does.
 INTERRUPTIONS = ("ask_service_hours", "ask_policy")
@@ -95,7 +97,8 @@ class AppFormValidation(Action, ABC):
             reply = await app_client.form_turn(
                 self.form,
                 mode=mode,
-                text=message.get("text") or "",
+                # no answer is longer than this; a pasted essay must not read as "app unavailable"
+                text=(message.get("text") or "")[:MAX_ANSWER],
                 intent=intent,
                 entities=[{"entity": e.get("entity"), "value": e.get("value")} for e in message.get("entities") or []],
                 slots={name: tracker.get_slot(name) for name in names},

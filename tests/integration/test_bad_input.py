@@ -7,9 +7,10 @@ import uuid
 
 import httpx
 import pytest
+from sqlalchemy import Engine
 
 from tests.integration.conftest import Chat
-from tests.integration.test_conversations import new_sender
+from tests.integration.test_conversations import new_sender, rows
 
 BAD_INPUT = {
     "empty": "",
@@ -61,3 +62,18 @@ def test_the_staff_console_shows_html_as_text(chat: Chat, staff: httpx.Client) -
     page = staff.get(f"/staff/conversations/{me}")
     assert page.status_code == 200
     assert "&lt;script&gt;alert(" in page.text and "<script>alert(" not in page.text
+
+
+FALL = (
+    "救命，我摔倒了起不来。今天早上起床去卫生间的时候，脚下一滑，就摔在地上了，腰很痛，动不了，家里只有我一个人，"
+    "儿子在外地上班，手机在床头柜上，我是爬过去拿的，现在躺在地上，请你们快点来帮帮我，我住在五号楼六楼602室。"
+)
+
+
+def test_an_emergency_in_a_very_long_message_is_still_recorded(chat: Chat, db: Engine) -> None:
+    """Longer than the 2,000 characters kept with an alert: recorded all the same (the start kept)."""
+    me = new_sender()
+    replies = chat.texts(me, FALL * 20)
+    assert any("120" in r for r in replies), replies
+    stored = rows(db, "SELECT message FROM alert WHERE sender_id = :s", s=me)
+    assert len(stored) == 1 and stored[0][0].startswith("救命") and len(stored[0][0]) == 2000

@@ -1,9 +1,10 @@
 """What the dialogue records for staff: emergency alerts and callback requests."""
 
 from datetime import datetime
+from typing import Annotated
 
 from fastapi import APIRouter, HTTPException
-from pydantic import BaseModel, Field
+from pydantic import AfterValidator, BaseModel, Field
 
 from bot.api.deps import NowDep, SessionDep
 from bot.services import alerts, handoff, phone
@@ -11,11 +12,21 @@ from bot.services import alerts, handoff, phone
 router = APIRouter(tags=["conversation"])
 
 
+# What the resident said, kept with an alert or a callback request: never refused for its length
+# (an emergency must be recorded however long the message), only the first part is stored.
+def _first(count: int) -> AfterValidator:
+    return AfterValidator(lambda text: text[:count])
+
+
+SaidText = Annotated[str, Field(max_length=100_000), _first(2000)]
+PhoneText = Annotated[str, Field(max_length=100_000), _first(200)]  # a phone is in the first words
+
+
 class AlertIn(BaseModel):
     kind: str = Field(max_length=32)
     sender_id: str = Field(min_length=1, max_length=128)
     channel: str = Field(default="", max_length=32)
-    message: str = Field(default="", max_length=2000)
+    message: SaidText = ""
     message_id: str | None = Field(default=None, max_length=64)
 
 
@@ -29,7 +40,7 @@ class HandoffIn(BaseModel):
     sender_id: str = Field(min_length=1, max_length=128)
     channel: str = Field(default="", max_length=32)
     phone: str | None = Field(default=None, max_length=20)
-    message: str = Field(default="", max_length=2000)
+    message: SaidText = ""
     message_id: str | None = Field(default=None, max_length=64)
 
 
@@ -39,7 +50,7 @@ class HandoffOut(BaseModel):
 
 
 class PhoneIn(BaseModel):
-    text: str = Field(max_length=200)
+    text: PhoneText
 
 
 class PhoneOut(BaseModel):

@@ -6,6 +6,7 @@ LINLI_APP_URL (default http://127.0.0.1:8000) and LINLI_SERVICE_TOKEN.
 
 import logging
 import os
+import re
 from typing import Any
 from urllib.parse import quote
 
@@ -52,8 +53,26 @@ def _headers() -> dict[str, str]:
     return {"Authorization": f"Bearer {os.environ.get('LINLI_SERVICE_TOKEN', 'dev-service-token-change-me')}"}
 
 
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+def without_control_characters(value: Any) -> Any:
+    """What residents type may carry control characters (pasted text, a terminal's colour codes);
+    they mean nothing, and the app refuses NUL outright, so they go before anything is sent."""
+    if isinstance(value, str):
+        return _CONTROL.sub("", value)
+    if isinstance(value, dict):
+        return {k: without_control_characters(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [without_control_characters(v) for v in value]
+    return value
+
+
 async def _request(method: str, path: str, **kwargs: Any) -> Any:
     url = f"{_base_url()}{path}"
+    for part in ("json", "params"):
+        if part in kwargs:
+            kwargs[part] = without_control_characters(kwargs[part])
     try:
         async with (
             aiohttp.ClientSession(timeout=TIMEOUT, headers=_headers()) as http,

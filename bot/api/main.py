@@ -7,6 +7,7 @@ from fastapi_offline import FastAPIOffline
 from starlette.middleware.sessions import SessionMiddleware
 
 from bot.api.deps import require_service_token
+from bot.api.nul_guard import NulGuard
 from bot.api.routes import bookings, chat, conversation, forms, health, kiosk, knowledge, staff_api, staff_pages
 from bot.api.staff import NotAllowed, NotSignedIn, not_allowed, not_signed_in
 from bot.config import PROJECT_ROOT, get_settings
@@ -24,6 +25,7 @@ def create_app() -> FastAPI:
         max_age=int(settings.session_hours * 3600),
         same_site="strict",
     )
+    app.add_middleware(NulGuard)
     app.add_exception_handler(NotSignedIn, not_signed_in)
     app.add_exception_handler(NotAllowed, not_allowed)
     app.mount("/static", StaticFiles(directory=PROJECT_ROOT / "bot" / "web" / "static"), name="static")

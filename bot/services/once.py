@@ -18,6 +18,7 @@ def _stored(session: Session, model: Any, sender_id: str, message_id: str) -> An
 
 def insert_once(session: Session, row: Row) -> Row:
     model = type(row)
+    row.message_id = row.message_id or None  # "" is no message id (NULLs never clash in the constraint)
     if row.message_id:
         existing = _stored(session, model, row.sender_id, row.message_id)
         if existing is not None:

@@ -55,3 +55,18 @@ def test_chat_endpoint_checks_its_input_and_says_when_the_engine_is_away(
     assert away.status_code == 503 and "暂时没有反应" in away.json()["detail"]
     page = client.get("/chat/")
     assert page.status_code == 200 and "/static/chat.js" in page.text and "http" not in page.text
+
+
+def test_the_nul_character_is_refused_at_the_door(client: TestClient) -> None:
+    """PostgreSQL text cannot hold U+0000: refused with a clear 422 instead of a server error."""
+    refused = client.post("/api/handoffs", json={"sender_id": "r\u0000", "message": "转人工"})
+    assert refused.status_code == 422 and "NUL" in refused.json()["detail"]
+    assert client.get("/api/stair-climber/slots", params={"day": "2026-11-23\x00"}).status_code == 422
+    accepted = client.post("/api/handoffs", json={"sender_id": "resident-nul", "message": "转人工 \\u0000 is text"})
+    assert accepted.status_code == 201  # the six characters "\\u0000" typed as text are fine
+
+
+def test_an_empty_message_id_is_no_message_id(client: TestClient) -> None:
+    for _ in range(2):  # two callback requests, both without an id: two rows, not a clash
+        response = client.post("/api/handoffs", json={"sender_id": "resident-e", "message": "转人工", "message_id": ""})
+        assert response.status_code == 201, response.text

@@ -1,7 +1,7 @@
 """Taxi rides, stair-climber bookings and residents' requests: created by the actions (with an
 idempotency key), looked up and cancelled by their owner, moved along by staff."""
 
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Literal
 
 from fastapi import APIRouter, HTTPException, Response, status
@@ -121,8 +121,14 @@ def create_climber_booking(body: ClimberIn, session: SessionDep, now: NowDep, re
     return RecordOut(number=booking.number, status=booking.status, text=text)
 
 
+SLOT_DAYS_AHEAD = 60  # slots further out (or in the past) are nobody's question
+
+
 @router.get("/stair-climber/slots", response_model=list[SlotOut])
-def climber_slots(day: date, session: SessionDep) -> list[SlotOut]:
+def climber_slots(day: date, session: SessionDep, now: NowDep) -> list[SlotOut]:
+    today = now.date()
+    if not today - timedelta(days=1) <= day <= today + timedelta(days=SLOT_DAYS_AHEAD):
+        raise HTTPException(status_code=422, detail=f"day must be within {SLOT_DAYS_AHEAD} days from today")
     return [
         SlotOut(start=s.start, end=s.end, free=stair_climber.is_free(session, s))
         for s in stair_climber.slots_on(session, day)

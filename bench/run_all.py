@@ -90,13 +90,7 @@ def main() -> None:
         print(f"training (forced, from scratch): {train_seconds():.0f} s")
 
     with tempfile.TemporaryDirectory() as tmp:
-        stack = Stack(
-            engine_port=5205,
-            actions_port=5255,
-            app_port=8205,
-            database_url=f"sqlite:///{Path(tmp) / 'linli.db'}",
-            log_dir=Path(tmp) / "logs",
-        )
+        stack = Stack.apart(Path(tmp), offset=200)
         started = time.monotonic()
         stack.start()
         print(f"start-up of all three until they answer: {time.monotonic() - started:.0f} s")

@@ -144,14 +144,7 @@ def main() -> None:
     )
 
     with tempfile.TemporaryDirectory() as tmp:
-        stack = Stack(
-            engine_port=5305,
-            actions_port=5355,
-            app_port=8305,
-            database_url=f"sqlite:///{Path(tmp) / 'linli.db'}",
-            log_dir=Path(tmp) / "logs",
-            extra_env={"VOSK_MODEL_PATH": str(model_path)},
-        )
+        stack = Stack.apart(Path(tmp), offset=300, extra_env={"VOSK_MODEL_PATH": str(model_path)})
         stack.start()
         try:
             url = stack.urls["app"].replace("http://", "ws://") + "/kiosk/ws"

@@ -50,6 +50,19 @@ class Stack:
     # Settings for these processes only, over the environment (tests: a WeChat token, a voice model).
     extra_env: dict[str, str] = field(default_factory=dict)
 
+    @classmethod
+    def apart(cls, folder: Path, *, offset: int, extra_env: dict[str, str] | None = None) -> "Stack":
+        """A stack of its own beside `make run` (benchmarks): ports 5005/5055/8000 + offset, a
+        fresh SQLite database and the logs in `folder`."""
+        return cls(
+            engine_port=5005 + offset,
+            actions_port=5055 + offset,
+            app_port=8000 + offset,
+            database_url=f"sqlite:///{folder / 'linli.db'}",
+            log_dir=folder / "logs",
+            extra_env=extra_env or {},
+        )
+
     @property
     def urls(self) -> dict[str, str]:
         return {

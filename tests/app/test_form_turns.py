@@ -138,21 +138,26 @@ def test_not_understood_is_flagged_so_an_interruption_can_take_over(client: Test
     assert reply["understood"] is False and form.requested == "taxi_phone"
 
 
-def test_climber_full_slot_offers_the_nearest_free_one(client: TestClient) -> None:
-    for n in range(2):  # both machines taken on Monday 08:00-10:00
+def take_both_machines(client: TestClient, slot_start: str, *, who: str) -> None:
+    """Two other residents book the slot, one on each machine: it is full."""
+    for n in range(2):
         response = client.post(
             "/api/stair-climber/bookings",
             json={
-                "idempotency_key": f"other-{n}-key",
-                "sender_id": f"other-{n}",
+                "idempotency_key": f"{who}-{n}-key",
+                "sender_id": f"{who}-{n}",
                 "phone": "13900001111",
-                "slot_start": "2026-11-23T08:00:00+08:00",
+                "slot_start": slot_start,
                 "building": "3号楼",
                 "floor": 5,
                 "direction": "下楼",
             },
         )
         assert response.status_code == 201, response.text
+
+
+def test_climber_full_slot_offers_the_nearest_free_one(client: TestClient) -> None:
+    take_both_machines(client, "2026-11-23T08:00:00+08:00", who="other")  # Monday 08:00-10:00
     form = FormDriver(client, "stair_climber_form")
     form.start("约个爬楼机 下楼", "book_stair_climber")
     assert form.slots["climber_direction"] == "下楼"
@@ -242,20 +247,8 @@ def test_every_climber_question_can_be_answered_by_touch(client: TestClient) -> 
     offered = reply["say"][-1]["buttons"]
     assert len(offered) == 6 and len({b["payload"] for b in offered}) == 6
     first = offered[0]
-    for n in range(2):  # someone takes both machines at the first offered time meanwhile
-        taken = client.post(
-            "/api/stair-climber/bookings",
-            json={
-                "idempotency_key": f"touch-{n}-key",
-                "sender_id": f"touch-{n}",
-                "phone": "13900001111",
-                "slot_start": form_slot_start(client, form, first["payload"]),
-                "building": "3号楼",
-                "floor": 5,
-                "direction": "下楼",
-            },
-        )
-        assert taken.status_code == 201, taken.text
+    # someone takes both machines at the first offered time meanwhile
+    take_both_machines(client, form_slot_start(client, form, first["payload"]), who="touch")
     again = form.answer("再说一遍", "repeat")["say"][-1]["buttons"]
     assert first["payload"] not in [b["payload"] for b in again]  # a full slot is never a button
     reply = form.answer(again[0]["payload"])

@@ -17,7 +17,6 @@ import hashlib
 import hmac
 import logging
 import time
-from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from typing import Any
 from xml.etree.ElementTree import Element
@@ -30,12 +29,13 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
+from connectors.once import AnswersOnce
+
 logger = logging.getLogger(__name__)
 
 REPLY_WINDOW = 4.5  # seconds; WeChat gives up at 5
 LONGEST_WAIT = 14.0  # three deliveries, five seconds apart
 MAX_BODY = 64 * 1024  # WeChat messages are small; anything larger is not WeChat
-REMEMBERED = 2048  # recent message ids kept for deduplication
 ONLY_TEXT_OR_VOICE = "您好，请发文字或语音，我来帮您。"
 VOICE_NOT_HEARD = "不好意思，没听清您的语音。请再说一遍，或者发文字。"
 GREETING_PAYLOAD = "/greet"
@@ -119,7 +119,7 @@ class WeChatInput(InputChannel):
         self.app_id = app_id
         self.app_secret = app_secret
         self.api_base = api_base.rstrip("/")
-        self._answers: OrderedDict[str, asyncio.Future[str]] = OrderedDict()
+        self._answers: AnswersOnce[str] = AnswersOnce()
         self._access_token: tuple[str, float] = ("", 0.0)
 
     # --- checks ---------------------------------------------------------------------------
@@ -132,16 +132,6 @@ class WeChatInput(InputChannel):
         return hmac.compare_digest(expected, args["signature"])
 
     # --- handling one message once --------------------------------------------------------
-
-    def _answer_for(self, key: str) -> tuple[asyncio.Future[str], bool]:
-        """The future holding the answer to message `key`, and whether this delivery is the first."""
-        if key in self._answers:
-            return self._answers[key], False
-        future: asyncio.Future[str] = asyncio.get_running_loop().create_future()
-        self._answers[key] = future
-        while len(self._answers) > REMEMBERED:
-            self._answers.popitem(last=False)
-        return future, True
 
     async def _run_bot(
         self,
@@ -250,7 +240,7 @@ class WeChatInput(InputChannel):
                     content_type="application/xml",
                 )
             key = fields.get("MsgId") or f"{fields['FromUserName']}:{fields['CreateTime']}"
-            answer, first = self._answer_for(key)
+            answer, first = self._answers.answer_for(key)
             if first:
                 asyncio.get_running_loop().create_task(self._run_bot(on_new_message, fields, text, answer))
             # With the customer-service API we answer within WeChat's window and send a slow answer

@@ -29,6 +29,9 @@ MAX_MESSAGE = 1000  # characters; a resident's message is a sentence or two
 class ChatIn(BaseModel):
     sender: str = Field(description="the page's own id, web-…, kept in the phone's storage")
     message: str = Field(max_length=100_000)  # longer than MAX_MESSAGE is refused below, in Chinese
+    # The page's id for this message: a resend after a lost connection carries the same one and
+    # gets the first answer (the engine's webchat channel handles each id once).
+    message_id: str | None = Field(default=None, pattern=r"^[0-9A-Za-z-]{8,64}$")
 
     @field_validator("sender")
     @classmethod
@@ -48,7 +51,7 @@ async def send(body: ChatIn) -> list[dict[str, Any]]:
     url = f"{get_settings().engine_url.rstrip('/')}/webhooks/webchat/webhook"
     try:
         async with httpx.AsyncClient(timeout=30) as http:
-            reply = await http.post(url, json={"sender": body.sender, "message": text})
+            reply = await http.post(url, json={"sender": body.sender, "message": text, "message_id": body.message_id})
             reply.raise_for_status()
     except httpx.HTTPError as exc:
         raise HTTPException(status_code=503, detail="对不起，助手暂时没有反应，请稍后再试。") from exc

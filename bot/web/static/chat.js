@@ -8,9 +8,11 @@
   const input = document.getElementById("text");
   const big = document.getElementById("big");
 
+  function randomHex(count) {  // getRandomValues works on plain http too (randomUUID does not)
+    return Array.from(crypto.getRandomValues(new Uint8Array(count)), (b) => b.toString(16).padStart(2, "0")).join("");
+  }
   function newSender() {
-    const bytes = crypto.getRandomValues(new Uint8Array(12));
-    return "web-" + Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
+    return "web-" + randomHex(12);
   }
   function load() {
     try {
@@ -55,11 +57,14 @@
     save(); render();
     typing.hidden = false;
     try {
-      const response = await fetch("/chat/send", {
+      // One id per message: if the connection drops, the resend is answered once, not twice.
+      const request = { sender: state.sender, message: payload, message_id: randomHex(16) };
+      const post = () => fetch("/chat/send", {
         method: "POST",
         headers: { "Content-Type": "application/json" },
-        body: JSON.stringify({ sender: state.sender, message: payload }),
+        body: JSON.stringify(request),
       });
+      const response = await post().catch(() => post());
       const body = await response.json();
       if (!response.ok) throw new Error(typeof body.detail === "string" ? body.detail : "发送没有成功，请再试一次。");
       for (const m of body) {

@@ -24,6 +24,9 @@ def chat_page(request: Request) -> Response:
 
 
 MAX_MESSAGE = 1000  # characters; a resident's message is a sentence or two
+# Pasted text can carry control characters (NUL included, which PostgreSQL cannot store): they
+# mean nothing to the bot, so they are dropped and the rest is answered.
+CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
 class ChatIn(BaseModel):
@@ -43,7 +46,7 @@ class ChatIn(BaseModel):
 
 @router.post("/send")
 async def send(body: ChatIn) -> list[dict[str, Any]]:
-    text = body.message.strip()
+    text = CONTROL_CHARACTERS.sub("", body.message).strip()
     if not text:
         raise HTTPException(status_code=422, detail="请先写点什么再发送。")
     if len(text) > MAX_MESSAGE:

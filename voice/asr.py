@@ -91,6 +91,7 @@ class RecognizerPool:
         self.model = model
         self._idle: list[Recognizer] = []
         self._lock = threading.Lock()
+        self.warmed = False
 
     def acquire(self) -> Recognizer:
         with self._lock:
@@ -107,6 +108,11 @@ class RecognizerPool:
                 self._idle.append(recognizer)
 
     def warm(self, speech: bytes, chunk: int = 3200) -> None:
+        """Once per pool; later calls return at once."""
+        with self._lock:
+            if self.warmed:
+                return
+            self.warmed = True
         recognizer = self.acquire()
         for start in range(0, len(speech), chunk):
             recognizer.feed(speech[start : start + chunk])

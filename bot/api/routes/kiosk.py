@@ -46,15 +46,12 @@ def recognizers() -> asr.RecognizerPool | None:
 
 
 WARM_UP_WORDS = "您好，我想叫一辆出租车，明天上午九点去医院看病。"
-_warmed: set[int] = set()
 
 
 def warm_up(pool: asr.RecognizerPool) -> None:
     """Once per process: decode a spoken sentence so the first resident's words are quick too."""
-    if id(pool) in _warmed:
-        return
-    _warmed.add(id(pool))
-    pool.warm(audio.from_wav(speaker().speak(WARM_UP_WORDS)).data)
+    if not pool.warmed:
+        pool.warm(audio.from_wav(speaker().speak(WARM_UP_WORDS)).data)
 
 
 class KioskSession:

@@ -8,7 +8,7 @@ from rasa_sdk.events import ActionExecuted, EventType, SlotSet, UserUttered
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from actions import app_client
+from actions import app_client, outbox
 
 SLOWER = "慢"  # "说慢一点", "慢慢讲": the kiosk speaks the repeat at its slowest rate
 
@@ -68,15 +68,20 @@ class ActionHumanHandoff(Action):
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
         asked = last_user_event(tracker, "human_handoff") or last_user_event(tracker)
         phone = tracker.get_slot("callback_phone")
+        fields = {
+            "sender_id": tracker.sender_id,
+            "channel": tracker.get_latest_input_channel() or "",
+            "phone": phone,
+            "message": asked.get("text") or "",
+            "message_id": asked.get("message_id"),
+        }
         try:
-            created = await app_client.request_callback(
-                sender_id=tracker.sender_id,
-                channel=tracker.get_latest_input_channel() or "",
-                phone=phone,
-                message=asked.get("text") or "",
-                message_id=asked.get("message_id"),
-            )
-        except (app_client.AppUnavailable, app_client.Rejected):
+            created = await app_client.request_callback(**fields)
+        except app_client.AppUnavailable:
+            outbox.put(fields)  # delivered as soon as the app answers again
+            dispatcher.utter_message(response="utter_kept_for_callback")
+            return [SlotSet("callback_phone", None)]
+        except app_client.Rejected:
             dispatcher.utter_message(response="utter_app_unavailable")
             return [SlotSet("callback_phone", None)]
         if phone:

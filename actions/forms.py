@@ -13,7 +13,7 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from actions import app_client
+from actions import app_client, outbox
 from actions.conversation import SLOWER
 
 logger = logging.getLogger(__name__)
@@ -47,8 +47,24 @@ def latest_message_id(tracker: Tracker) -> str | None:
     return None
 
 
-def idempotency_key(tracker: Tracker) -> str:
-    """The conversation and the message that confirmed: a retried call sends the same key."""
+def latest_bot_text(tracker: Tracker) -> str:
+    """What the bot said before the resident's last message (e.g. the read-back answered with 对)."""
+    spoke = False
+    for event in reversed(tracker.events):
+        if event.get("event") == "user":
+            spoke = True
+        elif spoke and event.get("event") == "bot" and event.get("text"):
+            return str(event["text"])
+    return ""
+
+
+def idempotency_key(tracker: Tracker, form: str) -> str:
+    """One record per run of a form: the conversation and the moment this form started. Every
+    retry of the save sends the same key — a repeated delivery of 对, and also a turn run again
+    on another engine because the one that saved died before it could store the conversation."""
+    for event in reversed(tracker.events):
+        if event.get("event") == "active_loop" and event.get("name") == form:
+            return f"{tracker.sender_id}:{form}:{event.get('timestamp')}"
     return f"{tracker.sender_id}:{latest_message_id(tracker) or len(tracker.events)}"
 
 
@@ -109,6 +125,10 @@ class AppFormValidation(Action, ABC):
             )
         except (app_client.AppUnavailable, app_client.Rejected, app_client.NotFound):
             asked = tracker.get_slot("requested_slot")
+            if mode == "answer" and asked and asked.endswith("_confirmed") and intent == "affirm":
+                # A plain 对 to the read-back needs no app to understand: the form closes and the
+                # submit action saves it, or keeps it for a callback if the app is still away.
+                return [SlotSet(asked, True), SlotSet("requested_slot", None)]
             if mode == "activate" or not asked:
                 dispatcher.utter_message(response="utter_not_saved")
                 return [*reset(names), SlotSet("form_cancelled", True), SlotSet("requested_slot", None)]
@@ -137,6 +157,10 @@ class AppFormSubmit(Action, ABC):
     """Runs when the form closes: saves what was confirmed, or just tidies up if it was called off."""
 
     extra_slots: tuple[str, ...] = ()
+    # What staff read on a callback kept when the app could not be reached (see actions/outbox.py);
+    # a form that saves nothing (a status question) keeps no callback.
+    label = ""
+    kept_for_callback = True
 
     @property
     @abstractmethod
@@ -153,6 +177,7 @@ class AppFormSubmit(Action, ABC):
         return [*form_slots(domain, self.form), *self.extra_slots, "form_cancelled"]
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
+        outbox.start_delivering()  # what an earlier outage kept goes out once the app answers
         cleanup = reset(self.all_slots(domain))
         if tracker.get_slot("form_cancelled"):
             return cleanup  # the form already said "好的，不叫了"
@@ -162,10 +187,31 @@ class AppFormSubmit(Action, ABC):
             dispatcher.utter_message(text=refused.message)
             return cleanup
         except (app_client.AppUnavailable, app_client.NotFound):
-            dispatcher.utter_message(response="utter_not_saved")
+            if not self.kept_for_callback:
+                dispatcher.utter_message(response="utter_not_saved")
+                return cleanup
+            outbox.put(self.callback(tracker, domain))
+            dispatcher.utter_message(response="utter_kept_for_callback")
             return cleanup
         dispatcher.utter_message(text=text)
         return cleanup
+
+    def callback(self, tracker: Tracker, domain: DomainDict) -> dict[str, object]:
+        """A callback request for staff carrying what the resident confirmed: the phone, and the
+        read-back the resident said 对 to (or, for a form without one, the answers given)."""
+        slots = form_slots(domain, self.form)
+        phone = next((tracker.get_slot(s) for s in slots if s.endswith("_phone") and tracker.get_slot(s)), None)
+        read_back = latest_bot_text(tracker) if any(s.endswith("_confirmed") for s in slots) else ""
+        given = "；".join(
+            str(tracker.get_slot(s)) for s in slots if tracker.get_slot(s) and not s.endswith(("_phone", "_confirmed"))
+        )
+        return {
+            "sender_id": tracker.sender_id,
+            "channel": channel_of(tracker),
+            "phone": phone,
+            "message": f"【系统故障没能保存，请回电办理】{self.label}：{read_back or given}",
+            "message_id": latest_message_id(tracker),
+        }
 
     @abstractmethod
     async def submit(self, tracker: Tracker) -> str: ...

@@ -23,6 +23,7 @@ class ActionCheckStatus(AppFormSubmit):
     form = "status_form"
     extra_slots = EXTRA_SLOTS
     action_name = "action_check_status"
+    kept_for_callback = False  # a question, nothing to save
 
     async def submit(self, tracker: Tracker) -> str:
         number = tracker.get_slot("lookup_number")
@@ -45,6 +46,7 @@ class ActionCancelBooking(AppFormSubmit):
     form = "cancel_form"
     extra_slots = EXTRA_SLOTS
     action_name = "action_cancel_booking"
+    label = "取消预约"
 
     async def submit(self, tracker: Tracker) -> str:
         target = tracker.get_slot("cancel_target")

@@ -13,10 +13,11 @@ class ValidateRequestForm(AppFormValidation):
 class ActionFileRequest(AppFormSubmit):
     form = "request_form"
     action_name = "action_file_request"
+    label = "反映问题/报修"
 
     async def submit(self, tracker: Tracker) -> str:
         filed = await app_client.file_request(
-            idempotency_key=idempotency_key(tracker),
+            idempotency_key=idempotency_key(tracker, self.form),
             sender_id=tracker.sender_id,
             channel=channel_of(tracker),
             phone=tracker.get_slot("request_phone"),

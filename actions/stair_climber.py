@@ -17,10 +17,11 @@ class ActionBookStairClimber(AppFormSubmit):
     form = "stair_climber_form"
     extra_slots = EXTRA_SLOTS
     action_name = "action_book_stair_climber"
+    label = "预约爬楼机"
 
     async def submit(self, tracker: Tracker) -> str:
         booked = await app_client.book_stair_climber(
-            idempotency_key=idempotency_key(tracker),
+            idempotency_key=idempotency_key(tracker, self.form),
             sender_id=tracker.sender_id,
             channel=channel_of(tracker),
             phone=tracker.get_slot("climber_phone"),

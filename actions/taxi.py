@@ -17,10 +17,11 @@ class ActionBookTaxi(AppFormSubmit):
     form = "taxi_form"
     extra_slots = EXTRA_SLOTS
     action_name = "action_book_taxi"
+    label = "叫出租车"
 
     async def submit(self, tracker: Tracker) -> str:
         booked = await app_client.book_taxi(
-            idempotency_key=idempotency_key(tracker),
+            idempotency_key=idempotency_key(tracker, self.form),
             sender_id=tracker.sender_id,
             channel=channel_of(tracker),
             phone=tracker.get_slot("taxi_phone"),

@@ -12,6 +12,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.error import URLError
+from urllib.parse import urlsplit
 from urllib.request import urlopen
 
 import yaml
@@ -35,6 +36,7 @@ def tracker_store_url(database_url: str) -> tuple[str, str]:
 
 
 CREDENTIALS = PROJECT_ROOT / "credentials.yml"
+ENDPOINTS = PROJECT_ROOT / "endpoints.yml"
 WECHAT_CHANNEL = "connectors.wechat.WeChatInput"
 WECHAT_VARIABLES = ("WECHAT_TOKEN", "WECHAT_APP_ID", "WECHAT_APP_SECRET", "WECHAT_AES_KEY")
 
@@ -49,6 +51,9 @@ class Stack:
     processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
     # Settings for these processes only, over the environment (tests: a WeChat token, a voice model).
     extra_env: dict[str, str] = field(default_factory=dict)
+    # Where the app sends residents' messages: this stack's engine, or a load balancer in front of
+    # several engines (bot/scale_out.py).
+    front_url: str = ""
 
     @classmethod
     def apart(cls, folder: Path, *, offset: int, extra_env: dict[str, str] | None = None) -> "Stack":
@@ -71,6 +76,10 @@ class Stack:
             "app": f"http://127.0.0.1:{self.app_port}",
         }
 
+    @property
+    def outbox(self) -> Path:
+        return self.log_dir.parent / f"outbox-{self.actions_port}.sqlite"
+
     def environment(self) -> dict[str, str]:
         dialect, tracker_url = tracker_store_url(self.database_url)
         settings = get_settings()
@@ -88,7 +97,7 @@ class Stack:
             "RASA_TELEMETRY_ENABLED": "false",
             "TF_CPP_MIN_LOG_LEVEL": "2",
             "PYTHONPATH": str(PROJECT_ROOT),
-            "ENGINE_URL": self.urls["engine"],
+            "ENGINE_URL": self.front_url or self.urls["engine"],
             # credentials.yml reads these; empty unless set (the wechat channel is dropped without a token)
             **{name: given.get(name, "") for name in WECHAT_VARIABLES},
             "WECHAT_API_BASE": given.get("WECHAT_API_BASE", "https://api.weixin.qq.com"),
@@ -105,18 +114,39 @@ class Stack:
         written.write_text(yaml.safe_dump(channels, allow_unicode=True), encoding="utf-8")
         return written
 
+    def endpoints_file(self) -> Path:
+        """endpoints.yml, plus Rasa's Redis lock store when LINLI_REDIS_URL is set: engines that
+        share conversations must also share the lock that lets one turn of a conversation run at
+        a time (the tracker store is shared already)."""
+        redis_url = self.environment().get("LINLI_REDIS_URL")
+        if not redis_url:
+            return ENDPOINTS
+        endpoints = yaml.safe_load(ENDPOINTS.read_text(encoding="utf-8"))
+        where = urlsplit(redis_url)
+        endpoints["lock_store"] = {
+            "type": "redis",
+            "url": where.hostname or "127.0.0.1",
+            "port": where.port or 6379,
+            "db": int(where.path.strip("/") or 0),
+            "key_prefix": "linli",
+        }
+        written = self.log_dir.parent / f"endpoints-{self.engine_port}.yml"
+        written.parent.mkdir(parents=True, exist_ok=True)
+        written.write_text(yaml.safe_dump(endpoints, allow_unicode=True), encoding="utf-8")
+        return written
+
     def prepare_database(self) -> None:
         env = self.environment()
         for args in (["migrate"], ["load-content"]):
             subprocess.run([str(APP_PYTHON), "-m", "bot.cli", *args], env=env, cwd=PROJECT_ROOT, check=True)
 
-    def _spawn(self, name: str, args: list[str]) -> None:
+    def _spawn(self, name: str, args: list[str], **own_env: str) -> None:
         self.log_dir.mkdir(parents=True, exist_ok=True)
         log = open(self.log_dir / f"{name}.log", "ab")  # noqa: SIM115 (the child owns it)
         self.processes[name] = subprocess.Popen(
             args,
             cwd=PROJECT_ROOT,
-            env=self.environment(),
+            env={**self.environment(), **own_env},
             stdout=log,
             stderr=subprocess.STDOUT,
             start_new_session=True,  # Ctrl-C reaches us; we stop the children in order
@@ -129,6 +159,8 @@ class Stack:
         self._spawn(
             "actions",
             [str(RASA_BIN / "python"), "-m", "rasa_sdk", "--actions", "actions", "--port", str(self.actions_port)],
+            # callbacks kept while the app is unreachable (actions/outbox.py), one file per server
+            LINLI_OUTBOX=str(self.outbox),
         )
 
     def start_engine(self) -> None:
@@ -136,7 +168,8 @@ class Stack:
             "engine",
             [
                 str(RASA_BIN / "rasa"), "run", "--enable-api", "--port", str(self.engine_port),
-                "--model", str(MODEL), "--endpoints", "endpoints.yml", "--credentials", str(self.credentials_file()),
+                "--model", str(MODEL), "--endpoints", str(self.endpoints_file()),
+                "--credentials", str(self.credentials_file()),
             ],
         )  # fmt: skip
 

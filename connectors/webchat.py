@@ -8,20 +8,19 @@ first delivery's answer instead of running the dialogue twice; the id is also th
 stores, so a booking confirmed by it has one idempotency key however often it arrives."""
 
 import asyncio
-import logging
 import re
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 from rasa.core.channels.channel import CollectingOutputChannel, UserMessage
-from rasa.core.channels.rest import RestInput
 from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
-from connectors.once import AnswersOnce
+from connectors.never_silent import never_silent
+from connectors.once import Once, answers_once
+from connectors.rest import RestInput
 
-logger = logging.getLogger(__name__)
 MESSAGE_ID = re.compile(r"^[0-9A-Za-z-]{8,64}$")
 Replies = list[dict[str, Any]]
 
@@ -33,7 +32,7 @@ class WebChatInput(RestInput):
 
     def __init__(self) -> None:
         super().__init__()
-        self._answers: AnswersOnce[Replies] = AnswersOnce()
+        self._answers: Once[Replies] = answers_once()
 
     async def _run_bot(
         self,
@@ -41,13 +40,11 @@ class WebChatInput(RestInput):
         message: UserMessage,
         collector: CollectingOutputChannel,
     ) -> Replies:
-        try:
-            await on_new_message(message)
-        except Exception:  # as Rasa's REST channel does: what was said so far, the cause to the log
-            logger.exception("webchat: the bot failed on a message")
+        await on_new_message(message)
         return list(collector.messages)
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
+        on_new_message = never_silent(on_new_message)
         hook = Blueprint(f"custom_webhook_{type(self).__name__}", __name__)
 
         @hook.route("/", methods=["GET"])
@@ -71,11 +68,9 @@ class WebChatInput(RestInput):
             )
             if message_id is None:
                 return response.json(await self._run_bot(on_new_message, message, collector))
-            answer, first = self._answers.answer_for(f"{sender_id}:{message_id}")
-            if first:
-                # A task of its own: a delivery whose connection drops must not stop the dialogue.
-                task = asyncio.get_running_loop().create_task(self._run_bot(on_new_message, message, collector))
-                task.add_done_callback(lambda done: answer.set_result(done.result()))
+            answer, _ = await self._answers.deliver(
+                f"{sender_id}:{message_id}", lambda: self._run_bot(on_new_message, message, collector)
+            )
             return response.json(await asyncio.shield(answer))
 
         return hook

@@ -26,7 +26,8 @@ def fresh_database(kind: str, tmp_dir: Path) -> Iterator[str]:
         return
     server = make_url(os.environ["TEST_DATABASE_URL"])
     name = f"linli_test_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(server, isolation_level="AUTOCOMMIT")
+    # pre-ping: the server may have been restarted meanwhile (test_faults restarts it)
+    admin = create_engine(server, isolation_level="AUTOCOMMIT", pool_pre_ping=True)
     with admin.connect() as conn:
         conn.execute(text(f'CREATE DATABASE "{name}"'))
     try:

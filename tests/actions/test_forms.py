@@ -174,3 +174,18 @@ async def test_app_down_mid_form_keeps_the_answers_already_given(app_down: None)
     assert dispatcher.messages[0]["response"] == "utter_say_again_later"
     assert events == [SlotSet("taxi_pickup", None), SlotSet("requested_slot", "taxi_pickup")]
     assert all(e.get("name") != "taxi_phone" for e in events)  # the phone is not cleared
+
+
+async def test_the_same_form_run_confirmed_again_under_a_new_message_id_saves_once(app: dict[str, Any]) -> None:
+    """An engine died after saving but before storing the conversation: the resident says 对 again
+    (a new message, on the other engine) and hears the same booking."""
+    started = {"event": "active_loop", "name": "taxi_form", "timestamp": 1763800000.25}
+    told = []
+    for said in ("对的", "对"):  # different texts, so different message ids
+        confirmed = filled_taxi("taxi-engine-died", said)
+        confirmed.events.insert(0, started)
+        dispatcher = CollectingDispatcher()
+        await ActionBookTaxi().run(dispatcher, confirmed, DOMAIN)
+        told.append(dispatcher.messages[0]["text"])
+    assert told[0] == told[1] and "编号3" in told[0]
+    assert len(rows(app["db"], "SELECT id FROM taxi_booking WHERE sender_id = 'taxi-engine-died'")) == 1

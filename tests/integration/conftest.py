@@ -76,7 +76,12 @@ def stack(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFacto
             log_dir=tmp / "logs",
             # the WeChat channel opens, as with make run when WECHAT_TOKEN is set; the kiosk gets the
             # one Vosk model installable here (Korean, from PyPI): the machinery, not the language
-            extra_env={"WECHAT_TOKEN": WECHAT_TOKEN, "VOSK_MODEL_PATH": str(KOREAN_MODEL)},
+            # callbacks kept while the app is down are retried every second, not every ten
+            extra_env={
+                "WECHAT_TOKEN": WECHAT_TOKEN,
+                "VOSK_MODEL_PATH": str(KOREAN_MODEL),
+                "LINLI_OUTBOX_RETRY_SECONDS": "1",
+            },
         )
         try:
             running.start()

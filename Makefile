@@ -14,13 +14,18 @@ RASA := $(RASA_VENV)/bin/rasa
 APP_PY := $(APP_VENV)/bin/python
 MODEL := models/linli.tar.gz
 TRAINING_DATA := config.yml domain.yml $(shell find nlu_data -type f)
+# Debian packages the targets need (installed by the rules further down). Defined before any rule
+# names them: make reads a rule's prerequisites as it reaches the rule.
+CHROMIUM := /usr/bin/chromium
+ESPEAK := /usr/bin/espeak-ng
+NGINX := /usr/sbin/nginx
 
 export RASA_TELEMETRY_ENABLED := false
 export TF_CPP_MIN_LOG_LEVEL := 2
 export SQLALCHEMY_SILENCE_UBER_WARNING := 1
 export PYTHONPATH := $(CURDIR)
 
-.PHONY: run test install train lint bench nlu-eval clean browser voice-model kiosk-headless
+.PHONY: run test install train lint bench nlu-eval clean browser voice-model kiosk-headless scale-out
 
 install: $(RASA_VENV)/.installed $(APP_VENV)/.installed
 
@@ -57,10 +62,12 @@ kiosk-headless: install $(ESPEAK)
 	@dpkg -s libportaudio2 >/dev/null 2>&1 || $(call apt_install,libportaudio2)
 	$(APP_PY) -m voice $(ARGS)
 
+# Several engines behind nginx, sharing PostgreSQL and Redis (bot/scale_out.py; README: a district).
+scale-out: install $(MODEL) $(NGINX) $(ESPEAK)
+	$(APP_PY) -m bot.scale_out $(ARGS)
+
 # Debian packages: espeak-ng speaks for the kiosk (pyttsx3 drives it); the browser tests drive
 # Debian's chromium (never a downloaded browser), which needs CJK fonts to render Chinese.
-CHROMIUM := /usr/bin/chromium
-ESPEAK := /usr/bin/espeak-ng
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 apt_install = $(SUDO) apt-get install -y -q $(1) || { $(SUDO) apt-get update -q && $(SUDO) apt-get install -y -q $(1); }
 browser: $(CHROMIUM)
@@ -68,8 +75,10 @@ $(CHROMIUM):
 	$(call apt_install,chromium fonts-noto-cjk)
 $(ESPEAK):
 	$(call apt_install,espeak-ng)
+$(NGINX):
+	$(call apt_install,nginx)
 
-test: install $(MODEL) $(CHROMIUM) $(ESPEAK)
+test: install $(MODEL) $(CHROMIUM) $(ESPEAK) $(NGINX)
 	$(MAKE) --no-print-directory lint
 	$(RASA) data validate --config config.yml --domain domain.yml --data nlu_data
 	$(RASA) test core --model $(MODEL) --stories tests/stories --fail-on-prediction-errors --out results/core

@@ -29,7 +29,8 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
-from connectors.once import AnswersOnce
+from connectors.never_silent import never_silent
+from connectors.once import Once, answers_once
 
 logger = logging.getLogger(__name__)
 
@@ -119,7 +120,7 @@ class WeChatInput(InputChannel):
         self.app_id = app_id
         self.app_secret = app_secret
         self.api_base = api_base.rstrip("/")
-        self._answers: AnswersOnce[str] = AnswersOnce()
+        self._answers: Once[str] = answers_once()
         self._access_token: tuple[str, float] = ("", 0.0)
 
     # --- checks ---------------------------------------------------------------------------
@@ -138,27 +139,20 @@ class WeChatInput(InputChannel):
         on_new_message: Callable[[UserMessage], Awaitable[Any]],
         fields: dict[str, str],
         text: str,
-        answer: asyncio.Future[str],
-    ) -> None:
+    ) -> str:
         collector = CollectingOutputChannel()
         user = fields["FromUserName"]
-        try:
-            await on_new_message(
-                UserMessage(
-                    text,
-                    collector,
-                    sender_id=user,
-                    input_channel=self.name(),
-                    message_id=fields.get("MsgId") or None,
-                    metadata={"wechat_account": fields["ToUserName"]},
-                )
+        await never_silent(on_new_message)(
+            UserMessage(
+                text,
+                collector,
+                sender_id=user,
+                input_channel=self.name(),
+                message_id=fields.get("MsgId") or None,
+                metadata={"wechat_account": fields["ToUserName"]},
             )
-            reply = joined(collector.messages)
-        except Exception:  # the resident still gets an answer; the cause goes to the log
-            logger.exception("wechat: the bot failed on a message")
-            reply = "对不起，系统暂时出了问题，请稍后再试。"
-        if not answer.done():
-            answer.set_result(reply)
+        )
+        return joined(collector.messages)
 
     def _what_to_say(self, fields: dict[str, str]) -> tuple[str | None, str | None]:
         """(text for the bot, or a fixed reply) for this message type."""
@@ -240,9 +234,7 @@ class WeChatInput(InputChannel):
                     content_type="application/xml",
                 )
             key = fields.get("MsgId") or f"{fields['FromUserName']}:{fields['CreateTime']}"
-            answer, first = self._answers.answer_for(key)
-            if first:
-                asyncio.get_running_loop().create_task(self._run_bot(on_new_message, fields, text, answer))
+            answer, first = await self._answers.deliver(key, lambda: self._run_bot(on_new_message, fields, text))
             # With the customer-service API we answer within WeChat's window and send a slow answer
             # later ("success" stops the retries). Without it we keep waiting: WeChat drops this
             # request and retries, and the retry gets the answer once it is ready.

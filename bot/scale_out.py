@@ -100,6 +100,21 @@ class ScaledStack:
         return f"http://127.0.0.1:{self.front_port}"
 
     @property
+    def urls(self) -> dict[str, str]:
+        """As Stack.urls: where residents' messages go (nginx) and the app."""
+        return {"engine": self.front_url, "app": self.stacks[0].urls["app"]}
+
+    @property
+    def processes(self) -> dict[str, subprocess.Popen[bytes]]:
+        """Every process by name (app, engine-0, actions-1, …, nginx), e.g. to measure memory."""
+        named = {"app": self.stacks[0].processes["app"]} if "app" in self.stacks[0].processes else {}
+        for i, stack in enumerate(self.stacks):
+            named.update({f"{name}-{i}": p for name, p in stack.processes.items() if name != "app"})
+        if self.nginx is not None:
+            named["nginx"] = self.nginx
+        return named
+
+    @property
     def engine_urls(self) -> list[str]:
         return [stack.urls["engine"] for stack in self.stacks]
 

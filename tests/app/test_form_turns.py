@@ -202,6 +202,13 @@ def test_request_form_with_category_from_the_first_sentence(client: TestClient) 
     assert form.requested is None and form.slots["request_phone"] == "13812345678"
 
 
+def test_a_dark_stairwell_is_a_broken_public_facility(client: TestClient) -> None:
+    form = FormDriver(client, "request_form")
+    form.start("楼道里的灯坏了 晚上看不见", "file_request")
+    assert form.slots["request_category"] == "公共设施损坏"
+    assert form.requested == "request_location"
+
+
 def test_request_with_someone_trapped_raises_an_alert_at_once(client: TestClient) -> None:
     form = FormDriver(client, "request_form")
     reply = form.start("电梯坏了 里面关了人", "file_request")

@@ -1,10 +1,11 @@
 """Database engine and sessions. Nothing connects until a session is first used."""
 
+import re
 from collections.abc import Iterator
 from functools import lru_cache
 from pathlib import Path
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, make_url
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 
 from bot.config import get_settings
@@ -31,6 +32,14 @@ def make_engine(url: str) -> Engine:
 
         return engine
     return create_engine(url, pool_pre_ping=True)
+
+
+def community_schema(url: str) -> str | None:
+    """The PostgreSQL schema a URL's search_path names (one community of several in one database)."""
+    if not url.startswith("postgresql"):
+        return None
+    found = re.search(r"search_path(?:=|%3D)([A-Za-z_][A-Za-z0-9_]*)", str(make_url(url).query.get("options", "")))
+    return found.group(1) if found else None
 
 
 @lru_cache

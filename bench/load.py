@@ -14,6 +14,7 @@ import argparse
 import asyncio
 import itertools
 import random
+import shutil
 import sys
 import tempfile
 import time
@@ -158,39 +159,51 @@ def main() -> None:
     parser.add_argument("--database-url", default="", help="default: a fresh SQLite file")
     parser.add_argument("--engines", type=int, default=1, help="more than one: behind nginx (needs PostgreSQL)")
     parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/0")
+    parser.add_argument("--run-dir", default=None, help="where the stack's folder goes (logs); default: /tmp")
+    parser.add_argument("--keep", action="store_true", help="keep the stack's folder (logs) afterwards")
     args = parser.parse_args()
     scripts = [s for s in load_scripts() if s.load]
-    with tempfile.TemporaryDirectory() as tmp:
-        stack: Running
-        if args.engines > 1:  # behind nginx, as bot/scale_out.py runs them
-            stack = ScaledStack(
-                database_url=args.database_url,
-                redis_url=args.redis_url,
-                engines=args.engines,
-                front_port=5405,
-                engine_port=5410,
-                actions_port=5460,
-                app_port=8400,
-                run_dir=Path(tmp),
-            )
+    tmp = tempfile.mkdtemp(prefix="linli-load-", dir=args.run_dir)
+    try:
+        run(args, scripts, Path(tmp))
+    finally:
+        if args.keep:
+            print(f"logs kept in {tmp}")
         else:
-            stack = Stack.apart(Path(tmp), offset=400)
-            if args.database_url:
-                stack.database_url = args.database_url
-        stack.start()
-        try:
-            # warm-up: the first turns load the model's graph and open connections
-            asyncio.run(drive(stack, scripts, 2, seconds=0, rounds=1, think=0))
-            if args.soak:
-                asyncio.run(soak(stack, scripts, args.residents[0], args.soak, args.think))
-                return
-            for residents in args.residents:
-                outcomes, wall = asyncio.run(
-                    drive(stack, scripts, residents, seconds=0, rounds=args.rounds, think=args.think)
-                )
-                report(f"N={residents}", stack, outcomes, wall)
-        finally:
-            stack.stop()
+            shutil.rmtree(tmp, ignore_errors=True)
+
+
+def run(args: argparse.Namespace, scripts: list[Script], tmp: Path) -> None:
+    stack: Running
+    if args.engines > 1:  # behind nginx, as bot/scale_out.py runs them
+        stack = ScaledStack(
+            database_url=args.database_url,
+            redis_url=args.redis_url,
+            engines=args.engines,
+            front_port=5405,
+            engine_port=5410,
+            actions_port=5460,
+            app_port=8400,
+            run_dir=tmp,
+        )
+    else:
+        stack = Stack.apart(tmp, offset=400)
+        if args.database_url:
+            stack.database_url = args.database_url
+    stack.start()
+    try:
+        # warm-up: the first turns load the model's graph and open connections
+        asyncio.run(drive(stack, scripts, 2, seconds=0, rounds=1, think=0))
+        if args.soak:
+            asyncio.run(soak(stack, scripts, args.residents[0], args.soak, args.think))
+            return
+        for residents in args.residents:
+            outcomes, wall = asyncio.run(
+                drive(stack, scripts, residents, seconds=0, rounds=args.rounds, think=args.think)
+            )
+            report(f"N={residents}", stack, outcomes, wall)
+    finally:
+        stack.stop()
 
 
 if __name__ == "__main__":

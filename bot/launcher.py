@@ -95,6 +95,11 @@ class Stack:
             "TRACKER_STORE_DIALECT": dialect,
             "TRACKER_STORE_URL": tracker_url,
             "RASA_TELEMETRY_ENABLED": "false",
+            # The engine and the action server are Sanic servers, which drop an idle connection after
+            # 5 s; their clients (the engine's aiohttp, nginx, the app's httpx) keep one up to 15 s and
+            # may send a turn on a connection being closed ("Cannot write to closing transport", seen
+            # under load). The server must be the one that waits longest.
+            "SANIC_KEEP_ALIVE_TIMEOUT": "75",
             "TF_CPP_MIN_LOG_LEVEL": "2",
             "PYTHONPATH": str(PROJECT_ROOT),
             "ENGINE_URL": self.front_url or self.urls["engine"],

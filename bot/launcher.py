@@ -266,19 +266,24 @@ def voice_note() -> str:
         return "   (touch only: `make voice-model` installs the Chinese voice model)"
 
 
+class StopRequest:
+    """Ctrl-C or SIGTERM, noted instead of raised, so the processes are stopped in order."""
+
+    def __init__(self) -> None:
+        self.received = False
+        signal.signal(signal.SIGINT, self._note)
+        signal.signal(signal.SIGTERM, self._note)
+
+    def _note(self, _signum: int, _frame: object) -> None:
+        self.received = True
+
+
 def main() -> int:
     if not MODEL.exists():
         print(f"no trained model at {MODEL}: run `make run`, which trains it first", file=sys.stderr)
         return 1
     stack = Stack()
-    stopping = False
-
-    def _stop(_signum: int, _frame: object) -> None:
-        nonlocal stopping
-        stopping = True
-
-    signal.signal(signal.SIGINT, _stop)
-    signal.signal(signal.SIGTERM, _stop)
+    stop = StopRequest()
     print("starting the app, the action server and the Rasa engine (the engine needs about a minute) …")
     try:
         stack.start()
@@ -302,11 +307,11 @@ def main() -> int:
         flush=True,
     )
     exit_code = 0
-    while not stopping:
+    while not stop.received:
         for name, process in stack.processes.items():
             if process.poll() is not None:
                 print(f"{name} stopped unexpectedly (exit {process.returncode}); stopping the rest", file=sys.stderr)
-                stopping, exit_code = True, 1
+                stop.received, exit_code = True, 1
                 break
         time.sleep(0.5)
     print("stopping …")

@@ -12,7 +12,6 @@ to the others, a turn in flight fails and the resident says it again.
 
 import argparse
 import os
-import shutil
 import signal
 import subprocess
 import sys
@@ -21,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from bot.config import PROJECT_ROOT, get_settings
-from bot.launcher import Stack, port_in_use
+from bot.launcher import Stack, StopRequest, port_in_use
 
 NGINX = "/usr/sbin/nginx"
 
@@ -183,20 +182,20 @@ def main() -> int:
     parser.add_argument("--engines", type=int, default=2)
     parser.add_argument("--redis-url", default=os.environ.get("LINLI_REDIS_URL", "redis://127.0.0.1:6379/0"))
     args = parser.parse_args()
-    if shutil.which("nginx") is None and not Path(NGINX).exists():
-        print("nginx is missing: `make scale-out` installs it", file=sys.stderr)
+    stop = StopRequest()
+    try:
+        scaled = ScaledStack(database_url=get_settings().database_url, redis_url=args.redis_url, engines=args.engines)
+    except ValueError as exc:
+        print(exc, file=sys.stderr)
         return 1
-    stopping = False
-
-    def _stop(_signum: int, _frame: object) -> None:
-        nonlocal stopping
-        stopping = True
-
-    signal.signal(signal.SIGINT, _stop)
-    signal.signal(signal.SIGTERM, _stop)
-    scaled = ScaledStack(database_url=get_settings().database_url, redis_url=args.redis_url, engines=args.engines)
     print(f"starting the app, {args.engines} action servers, {args.engines} engines and nginx …", flush=True)
-    with scaled:
+    try:
+        scaled.start()
+    except (RuntimeError, TimeoutError) as exc:
+        print(f"start failed: {exc}", file=sys.stderr)
+        scaled.stop()
+        return 1
+    try:
         print(
             f"\n邻里助手 (scaled out) is running:\n"
             f"  chat (REST), through nginx: POST {scaled.front_url}/webhooks/rest/webhook\n"
@@ -206,8 +205,11 @@ def main() -> int:
             "Ctrl-C stops everything.\n",
             flush=True,
         )
-        while not stopping:
+        while not stop.received:
             time.sleep(0.5)
+    finally:
+        print("stopping …")
+        scaled.stop()
     return 0
 
 

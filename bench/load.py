@@ -148,6 +148,7 @@ async def soak(stack: Running, scripts: list[Script], residents: int, seconds: f
             f"end {series[-1]:.0f} MB, max {max(series):.0f} MB, "
             f"growth after warm-up {settled[-1] - settled[0]:+.0f} MB"
         )
+        print(f"      every 30 s: {' '.join(f'{size:.0f}' for size in series)}")
 
 
 def main() -> None:

@@ -266,13 +266,42 @@ def voice_note() -> str:
         return "   (touch only: `make voice-model` installs the Chinese voice model)"
 
 
+RESTARTS_ALLOWED = 3  # crashes within RESTART_WINDOW seconds
+RESTART_WINDOW = 300
+
+
+def supervise(stack: Stack, stop: "StopRequest") -> int:
+    """Until a stop is requested: a crashed process is started again — residents hear an apology
+    for the turn it took down and carry on, their conversations being in the tracker store. One
+    that keeps crashing is broken, not unlucky: then everything stops (exit 1)."""
+    exit_code = 0
+    restarts: list[float] = []
+    while not stop.received:
+        for name, process in list(stack.processes.items()):
+            if process.poll() is None:
+                continue
+            restarts = [t for t in restarts if t > time.monotonic() - RESTART_WINDOW] + [time.monotonic()]
+            if len(restarts) > RESTARTS_ALLOWED:
+                print(f"{name} keeps stopping (exit {process.returncode}); stopping the rest", file=sys.stderr)
+                stop.received, exit_code = True, 1
+                break
+            print(f"{name} stopped unexpectedly (exit {process.returncode}); starting it again", file=sys.stderr)
+            del stack.processes[name]
+            getattr(stack, f"start_{name}")()
+        time.sleep(0.5)
+    print("stopping …")
+    stack.stop()
+    return exit_code
+
+
 class StopRequest:
     """Ctrl-C or SIGTERM, noted instead of raised, so the processes are stopped in order."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, from_signals: bool = True) -> None:
         self.received = False
-        signal.signal(signal.SIGINT, self._note)
-        signal.signal(signal.SIGTERM, self._note)
+        if from_signals:
+            signal.signal(signal.SIGINT, self._note)
+            signal.signal(signal.SIGTERM, self._note)
 
     def _note(self, _signum: int, _frame: object) -> None:
         self.received = True
@@ -306,17 +335,7 @@ def main() -> int:
         "Ctrl-C stops all three.\n",
         flush=True,
     )
-    exit_code = 0
-    while not stop.received:
-        for name, process in stack.processes.items():
-            if process.poll() is not None:
-                print(f"{name} stopped unexpectedly (exit {process.returncode}); stopping the rest", file=sys.stderr)
-                stop.received, exit_code = True, 1
-                break
-        time.sleep(0.5)
-    print("stopping …")
-    stack.stop()
-    return exit_code
+    return supervise(stack, stop)
 
 
 if __name__ == "__main__":

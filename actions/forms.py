@@ -202,6 +202,7 @@ class AppFormSubmit(Action, ABC):
         slots = form_slots(domain, self.form)
         phone = next((tracker.get_slot(s) for s in slots if s.endswith("_phone") and tracker.get_slot(s)), None)
         read_back = latest_bot_text(tracker) if any(s.endswith("_confirmed") for s in slots) else ""
+        read_back = read_back.removeprefix("我读一遍：").removesuffix("对吗？")
         given = "；".join(
             str(tracker.get_slot(s)) for s in slots if tracker.get_slot(s) and not s.endswith(("_phone", "_confirmed"))
         )

@@ -132,6 +132,28 @@ def test_taxi_board_dispatch_is_heard_by_the_resident(staff: TestClient) -> None
     assert staff.get("/api/staff/alerts").json() == []
 
 
+def test_callbacks_wait_in_their_queue_until_called_back(staff: TestClient, accounts: sessionmaker[Session]) -> None:
+    kept = "【系统故障没能保存，请回电办理】叫出租车：明天上午9点，从五号楼门口到六院，1位，电话13812345678。"
+    for sender, phone, message in (("cb-1", "13900001111", "转人工"), ("cb-2", "13812345678", kept)):
+        body = {"sender_id": sender, "channel": "kiosk", "phone": phone, "message": message, "message_id": "m1"}
+        assert staff.post("/api/handoffs", json=body).status_code == 201
+    queue = staff.get("/staff/callbacks").text
+    assert queue.index("13900001111") < queue.index("13812345678")  # the longest waiting first
+    assert "五号楼门口到六院" in queue and queue.count(">已回电</button>") == 2
+    first = re.search(r"/staff/callbacks/(\d+)/called", queue)
+    assert first is not None
+    done = staff.post(f"/staff/callbacks/{first.group(1)}/called")
+    assert "回过电话了" in done.text and done.text.count(">已回电</button>") == 1
+    assert staff.post("/staff/callbacks/999999/called").status_code == 404
+    with accounts() as session:
+        logged = session.scalars(select(AuditEntry).where(AuditEntry.object_kind == "callback")).all()
+        assert [(e.action, e.object_id) for e in logged] == [
+            ("view", "queue"),
+            ("change", first.group(1)),
+            ("view", "queue"),
+        ]
+
+
 def test_climber_day_view_cancel_and_reschedule(staff: TestClient) -> None:
     booked = staff.post("/api/stair-climber/bookings", json=climber_body("staff-climber-1", "a")).json()
     day = staff.get("/staff/climber", params={"day": "2026-11-23"}).text

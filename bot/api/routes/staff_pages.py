@@ -17,6 +17,7 @@ from bot.services import (
     audit,
     content_admin,
     conversations,
+    handoff,
     records,
     resident_requests,
     spoken,
@@ -338,6 +339,24 @@ def follow_up(
     except (ValueError, records.StatusError) as exc:
         return redirect(request, f"/staff/requests/{number}", str(exc), error=True)
     return redirect(request, f"/staff/requests/{number}", "回访已记下。")
+
+
+# --- callbacks (转人工, and bookings the bot could not save) -----------------------------------
+
+
+@router.get("/callbacks")
+def callbacks_page(request: Request, user: StaffDep, session: SessionDep, now: NowDep) -> Response:
+    audit.record(session, actor=user.username, action="view", kind="callback", object_id="queue")
+    session.commit()
+    rows = handoff.callback_queue(session, now=now)
+    return page(request, "callbacks.html", user, title="回电", nav="/staff/callbacks", rows=rows)
+
+
+@router.post("/callbacks/{callback_id}/called")
+def callback_called(request: Request, callback_id: int, user: StaffDep, session: SessionDep) -> Response:
+    if handoff.mark_called(session, callback_id, actor=user.username) is None:
+        raise HTTPException(status_code=404, detail="没有这个回电")
+    return redirect(request, "/staff/callbacks", "已记下：回过电话了。")
 
 
 # --- bookings ---------------------------------------------------------------------------------

@@ -11,6 +11,7 @@ import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Protocol
 from urllib.error import URLError
 from urllib.parse import urlsplit
 from urllib.request import urlopen
@@ -294,6 +295,22 @@ def supervise(stack: Stack, stop: "StopRequest") -> int:
     return exit_code
 
 
+class Startable(Protocol):
+    def start(self) -> None: ...
+    def stop(self) -> None: ...
+
+
+def started(processes: Startable) -> bool:
+    """Start them all, or say why not and stop those that did start."""
+    try:
+        processes.start()
+    except (RuntimeError, TimeoutError) as exc:
+        print(f"start failed: {exc}", file=sys.stderr)
+        processes.stop()
+        return False
+    return True
+
+
 class StopRequest:
     """Ctrl-C or SIGTERM, noted instead of raised, so the processes are stopped in order."""
 
@@ -314,11 +331,7 @@ def main() -> int:
     stack = Stack()
     stop = StopRequest()
     print("starting the app, the action server and the Rasa engine (the engine needs about a minute) …")
-    try:
-        stack.start()
-    except (RuntimeError, TimeoutError) as exc:
-        print(f"start failed: {exc}", file=sys.stderr)
-        stack.stop()
+    if not started(stack):
         return 1
     print(
         "\n邻里助手 is running:\n"

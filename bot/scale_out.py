@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from bot.config import PROJECT_ROOT, get_settings
-from bot.launcher import Stack, StopRequest, port_in_use
+from bot.launcher import Stack, StopRequest, port_in_use, started
 
 NGINX = "/usr/sbin/nginx"
 
@@ -189,11 +189,7 @@ def main() -> int:
         print(exc, file=sys.stderr)
         return 1
     print(f"starting the app, {args.engines} action servers, {args.engines} engines and nginx …", flush=True)
-    try:
-        scaled.start()
-    except (RuntimeError, TimeoutError) as exc:
-        print(f"start failed: {exc}", file=sys.stderr)
-        scaled.stop()
+    if not started(scaled):
         return 1
     try:
         print(

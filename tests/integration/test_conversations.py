@@ -118,7 +118,10 @@ def test_out_of_scope_is_refused_politely(chat: Chat) -> None:
 
 # Vague things residents say. Which of them the model is unsure about depends on the training, so
 # the tests ask the running model (/model/parse) and use one that really falls below the threshold.
-VAGUE = ["那个时间", "政策那个", "喏喏喏", "哦哟", "你看看", "那个那个东西", "这个那个的", "嗯那个呢", "那个啥时候"]
+VAGUE = [
+    "那个时间", "政策那个", "喏喏喏", "哦哟", "你看看", "那个那个东西", "这个那个的", "嗯那个呢", "那个啥时候",
+    "那个楼", "那个时间呢", "去那边", "弄个啥",
+]  # fmt: skip
 # What runs first once a guess is confirmed; which intent the model guesses depends on training.
 GUESS_ACTIONS = {
     "ask_service_hours": "action_service_hours",

@@ -15,7 +15,7 @@ import pytest
 from sqlalchemy import Engine
 
 from bot.launcher import Stack
-from tests.integration.conftest import Chat
+from tests.integration.conftest import Chat, run_in_own_loop
 from tests.integration.test_conversations import new_sender, rows
 
 SORRY_WORDS = "出了点问题"  # connectors/never_silent.py
@@ -134,7 +134,7 @@ def test_postgres_restarted_under_load_loses_nothing_confirmed(stack: Stack, db:
             assert rows(db, "SELECT pg_postmaster_start_time()")[0][0] != started
             return list(await talking)
 
-    finals = asyncio.run(load())
+    finals = run_in_own_loop(load())
     for sender, final in zip(senders, finals, strict=True):
         booked = bookings(db, sender)
         kept = rows(db, "SELECT id FROM handoff_request WHERE sender_id = :s", s=sender)

@@ -18,6 +18,7 @@ from sqlalchemy import Engine
 from bot.db import make_engine
 from bot.scale_out import NGINX, ScaledStack
 from tests.databases import fresh_database
+from tests.integration.conftest import run_in_own_loop
 from tests.integration.test_conversations import new_sender, rows
 
 TAXI = ["明天上午九点帮我叫部车去六院", "13812345678", "五号楼门口", "两个人", "要带轮椅", "对"]
@@ -130,7 +131,7 @@ def test_killing_one_engine_under_load_loses_no_confirmed_booking(scaled: Scaled
             await asyncio.to_thread(scaled.kill_engine, 1)
             return list(await talking)
 
-    outcomes = asyncio.run(load())
+    outcomes = run_in_own_loop(load())
     for sender, (final, _) in zip(senders, outcomes, strict=True):
         booked = rows(db, "SELECT number FROM taxi_booking WHERE sender_id = :s", s=sender)
         assert "编号" in final, (sender, final)  # the surviving engine finished every conversation

@@ -80,7 +80,13 @@ class ScaledStack:
             raise ValueError(
                 "engines share conversations through PostgreSQL: set DATABASE_URL to a PostgreSQL database"
             )
-        shared = {**self.extra_env, "LINLI_REDIS_URL": self.redis_url}
+        shared = {
+            **self.extra_env,
+            "LINLI_REDIS_URL": self.redis_url,
+            # Rasa's conversation lock lives 60 s by default: an engine that dies mid-turn would hold
+            # that resident's conversation for a minute. A turn takes well under 20 s.
+            "TICKET_LOCK_LIFETIME": "20",
+        }
         self.stacks = [
             Stack(
                 engine_port=self.engine_port + i,
@@ -122,7 +128,11 @@ class ScaledStack:
         for temp in ("body", "proxy", "fastcgi", "uwsgi", "scgi"):
             (run / temp).mkdir(parents=True, exist_ok=True)
         servers = "\n".join(
-            f"        server 127.0.0.1:{stack.engine_port} max_fails=1 fail_timeout=10s;" for stack in self.stacks
+            # max_fails=0: an engine is never struck off for failing. A dead one refuses at once and
+            # the turn goes to the next; striking off the last live engine for one slow turn (it
+            # waited for a lock the dead engine held) would answer everyone 502 ("no live upstreams").
+            f"        server 127.0.0.1:{stack.engine_port} max_fails=0;"
+            for stack in self.stacks
         )
         conf = run / "nginx.conf"
         conf.write_text(NGINX_CONF.format(run=run, servers=servers, port=self.front_port), encoding="utf-8")

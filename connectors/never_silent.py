@@ -19,17 +19,12 @@ Handler = Callable[[UserMessage], Awaitable[Any]]
 
 def never_silent(on_new_message: Handler) -> Handler:
     async def handle(message: UserMessage) -> None:
-        failed = False
         try:
             await on_new_message(message)
         except Exception:  # the cause goes to the log, the resident gets the apology below
             logger.exception("the bot failed on a message from the %s channel", message.input_channel)
-            failed = True
         output = message.output_channel
-        # A turn that failed after it had answered (storing the conversation failed, say) was not
-        # kept: the apology follows the answer, so the resident says it again. What was said stays —
-        # it may be an emergency number.
-        if isinstance(output, CollectingOutputChannel) and (failed or not output.messages):
+        if isinstance(output, CollectingOutputChannel) and not output.messages:
             logger.warning("no reply from the bot (%s channel): apologising", message.input_channel)
             await output.send_text_message(message.sender_id, SORRY)
 

@@ -30,16 +30,12 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bench.scripted import SHANGHAI, Outcome, Script, check_rows, converse, load_scripts  # noqa: E402
+from bench.stats import percentile  # noqa: E402
 from bot.db import make_engine  # noqa: E402
 from bot.launcher import Stack  # noqa: E402
 from bot.scale_out import ScaledStack  # noqa: E402
 
 Running = Stack | ScaledStack
-
-
-def percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))] if ordered else float("nan")
 
 
 def rss_mb(stack: Running) -> dict[str, float]:

@@ -21,6 +21,7 @@ import yaml
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench.stats import percentile  # noqa: E402
 from bot.launcher import RASA_BIN, Stack  # noqa: E402
 
 # Turns that run a custom action which calls the app (and the database).
@@ -35,11 +36,6 @@ TAXI_CONVERSATION = [
     "明天上午九点帮我叫部车去六院", "一三八一二三四五六七八", "五号楼门口", "两个人", "要带轮椅",
     "时间不对 是后天上午", "对的",
 ]  # fmt: skip
-
-
-def percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
 def test_set_texts() -> list[str]:

@@ -27,6 +27,7 @@ from websockets.sync.client import ClientConnection, connect
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench.stats import percentile  # noqa: E402
 from bot.launcher import Stack  # noqa: E402
 from voice import asr, audio, tts  # noqa: E402
 
@@ -36,11 +37,6 @@ PHRASES = {
     "ko": ["안녕하세요", "감사합니다", "병원에 가고 싶어요", "택시를 불러 주세요", "몇 시에 문을 열어요"],
     "cmn-latn-pinyin": ["居委会几点开门", "帮我叫出租车", "我要约爬楼机", "卫生站今天开门吗", "我要报修"],
 }
-
-
-def percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
 def line(name: str, seconds: list[float]) -> str:

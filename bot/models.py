@@ -1,6 +1,6 @@
 """Tables. Times of day are "HH:MM" strings ("24:00" allowed): they sort correctly and read as-is."""
 
-from datetime import date, datetime, timezone
+from datetime import date, datetime
 
 from sqlalchemy import (
     JSON,
@@ -17,11 +17,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from bot.clock import utcnow  # the app's one clock: defaults follow the same "now" as the rules
 from bot.db import Base
-
-
-def utcnow() -> datetime:
-    return datetime.now(timezone.utc)
 
 
 class Facility(Base):

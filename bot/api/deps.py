@@ -4,11 +4,11 @@ import secrets
 from collections.abc import Iterator
 from datetime import datetime
 from typing import Annotated
-from zoneinfo import ZoneInfo
 
 from fastapi import Depends, Header, HTTPException, status
 from sqlalchemy.orm import Session
 
+from bot import clock
 from bot.config import get_settings
 from bot.db import session_scope
 
@@ -18,8 +18,8 @@ def get_session() -> Iterator[Session]:
 
 
 def get_now() -> datetime:
-    """Shanghai wall-clock time; tests override this to pin a weekday."""
-    return datetime.now(ZoneInfo(get_settings().timezone))
+    """Now in the community's time zone, from the app's one clock (`bot.clock`, which tests pin)."""
+    return clock.now()
 
 
 def require_service_token(authorization: Annotated[str | None, Header()] = None) -> None:

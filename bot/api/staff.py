@@ -5,7 +5,6 @@ SameSite=strict so other sites cannot post forms with it, and it expires SESSION
 Pages send anyone not signed in to the login page; /api/staff/ answers 401.
 """
 
-import time
 from datetime import datetime
 from typing import Annotated, Any
 from urllib.parse import quote
@@ -15,6 +14,7 @@ from fastapi import Depends, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
+from bot import clock
 from bot.api.deps import SessionDep
 from bot.config import PROJECT_ROOT, get_settings
 from bot.models import StaffUser
@@ -51,7 +51,7 @@ def current_staff(request: Request, session: SessionDep) -> StaffUser:
     signed_in_at = float(request.session.get("signed_in_at") or 0)
     if not user_id:
         raise NotSignedIn()
-    if time.time() - signed_in_at > get_settings().session_hours * 3600:
+    if clock.timestamp() - signed_in_at > get_settings().session_hours * 3600:
         request.session.clear()
         raise NotSignedIn()
     user = staff_auth.get_user(session, int(user_id))
@@ -73,7 +73,7 @@ AdminDep = Annotated[StaffUser, Depends(current_admin)]
 
 def sign_in(request: Request, user: StaffUser) -> None:
     request.session.clear()
-    request.session.update({"staff_id": user.id, "signed_in_at": time.time()})
+    request.session.update({"staff_id": user.id, "signed_in_at": clock.timestamp()})
 
 
 def not_signed_in(request: Request, exc: Exception) -> Response:

@@ -8,6 +8,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session, sessionmaker
 
+from bot import clock as app_clock
 from bot.api import deps
 from bot.api.main import create_app
 from bot.cli import migrate
@@ -44,13 +45,17 @@ def seeded(session_factory: sessionmaker[Session]) -> sessionmaker[Session]:
     return session_factory
 
 
-@pytest.fixture
-def clock() -> dict[str, datetime]:
-    return {"now": SATURDAY_10AM}
+@pytest.fixture(autouse=True)
+def clock() -> Iterator[dict[str, datetime]]:
+    """The app's one clock pinned to a Saturday morning for every app test; a test moves it by
+    setting "now". Rules and the timestamps the rows get read the same clock (`bot.clock`)."""
+    pinned = {"now": SATURDAY_10AM}
+    with app_clock.pinned(lambda: pinned["now"]):
+        yield pinned
 
 
 @pytest.fixture
-def client(seeded: sessionmaker[Session], clock: dict[str, datetime]) -> Iterator[TestClient]:
+def client(seeded: sessionmaker[Session]) -> Iterator[TestClient]:
     app = create_app()
 
     def session_override() -> Iterator[Session]:
@@ -58,7 +63,6 @@ def client(seeded: sessionmaker[Session], clock: dict[str, datetime]) -> Iterato
             yield session
 
     app.dependency_overrides[deps.get_session] = session_override
-    app.dependency_overrides[deps.get_now] = lambda: clock["now"]
     with TestClient(app) as test_client:
         test_client.headers["Authorization"] = f"Bearer {get_settings().service_token}"
         yield test_client

@@ -3,15 +3,14 @@ the request queue, the taxi board, the stair-climber day, content edits with his
 exports and the audit log. Conversations are tested against a real engine in tests/integration."""
 
 import re
+from datetime import timedelta
 from typing import Any
 
-import pytest
 from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot.api import staff as staff_module
 from bot.api.routes import staff_api, staff_pages
 from bot.models import AuditEntry, ContentChange, ResidentRequest, StatusChange
 from bot.services import staff_auth
@@ -68,10 +67,10 @@ def test_login_is_rate_limited_even_with_the_right_password(
     assert "太多" in client.get("/staff/login").text
 
 
-def test_sessions_expire(staff: TestClient, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_sessions_expire(staff: TestClient, clock: dict[str, Any]) -> None:
+    clock["now"] += timedelta(hours=7, minutes=59)
     assert staff.get("/api/staff/alerts").status_code == 200
-    later = staff_module.time.time() + 9 * 3600
-    monkeypatch.setattr(staff_module.time, "time", lambda: later)
+    clock["now"] += timedelta(minutes=2)
     assert staff.get("/api/staff/alerts").status_code == 401
 
 
@@ -111,7 +110,8 @@ def test_request_moves_through_the_queue_with_notes_and_follow_up(
 
 def test_overdue_requests_are_marked(staff: TestClient, clock: dict[str, Any]) -> None:
     number = staff.post("/api/requests", json=request_body("staff-rq-2", category="飞线充电")).json()["number"]
-    clock["now"] = clock["now"].replace(day=clock["now"].day + 3)
+    clock["now"] += timedelta(days=3)
+    assert sign_in(staff).status_code == 303  # three days on, the morning's sign-in has expired
     overdue = staff.get("/staff/requests", params={"overdue": "true"})
     assert number in overdue.text and "超期" in overdue.text
 

@@ -86,14 +86,14 @@ test: install $(MODEL) $(CHROMIUM) $(ESPEAK) $(NGINX) $(FAKETIME)
 	$(RASA) data validate --config config.yml --domain domain.yml --data nlu_data
 	$(RASA) test core --model $(MODEL) --stories tests/stories --fail-on-prediction-errors --out results/core
 	$(RASA) test nlu --model $(MODEL) --nlu tests/nlu_test_set.yml --out results/nlu
-	$(RASA_VENV)/bin/python -m pytest -q tests/actions tests/connectors
-	$(APP_PY) -m pytest tests/app tests/voice tests/integration tests/test_nlu_quality.py
+	$(RASA_VENV)/bin/python -m pytest -q tests/actions tests/connectors tests/nlu_eval
+	$(APP_PY) -m pytest tests/app tests/voice tests/integration tests/test_nlu_quality.py tests/test_nlu_eval_sets.py
 	@echo "The app's tests again with the wall clock 400 days ahead: nothing may depend on the day the suite runs."
 	$(FAKETIME) -f '+400d' $(APP_PY) -m pytest -q -p no:cacheprovider tests/app tests/voice
 
 lint: install
-	$(APP_VENV)/bin/ruff check bot actions connectors voice tests bench
-	$(APP_VENV)/bin/ruff format --check bot actions connectors voice tests bench
+	$(APP_VENV)/bin/ruff check bot actions connectors voice nlu tests bench
+	$(APP_VENV)/bin/ruff format --check bot actions connectors voice nlu tests bench
 	$(APP_VENV)/bin/mypy bot voice
 
 nlu-eval: install $(MODEL)

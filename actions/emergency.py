@@ -16,6 +16,7 @@ RESPONSES = {
     "燃气泄漏": "utter_emergency_gas",
     "治安": "utter_emergency_police",
     "电梯困人": "utter_emergency_elevator",
+    "诈骗": "utter_emergency_fraud",
 }
 UNCLASSIFIED = "未分类"
 

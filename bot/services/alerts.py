@@ -6,7 +6,7 @@ from sqlalchemy.orm import Session
 from bot.models import Alert
 from bot.services.once import insert_once
 
-EMERGENCY_KINDS = ("急病受伤", "火灾", "燃气泄漏", "治安", "电梯困人", "未分类")
+EMERGENCY_KINDS = ("急病受伤", "火灾", "燃气泄漏", "治安", "电梯困人", "诈骗", "未分类")
 
 
 def raise_alert(

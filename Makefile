@@ -13,7 +13,7 @@ APP_VENV := .venvs/app
 RASA := $(RASA_VENV)/bin/rasa
 APP_PY := $(APP_VENV)/bin/python
 MODEL := models/linli.tar.gz
-TRAINING_DATA := config.yml domain.yml $(shell find nlu_data -type f)
+TRAINING_DATA := config.yml domain.yml $(shell find nlu_data -type f) $(wildcard nlu/*.py)
 # Debian packages the targets need (installed by the rules further down). Defined before any rule
 # names them: make reads a rule's prerequisites as it reaches the rule.
 CHROMIUM := /usr/bin/chromium

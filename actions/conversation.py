@@ -10,7 +10,17 @@ from rasa_sdk.types import DomainDict
 
 from actions import app_client, outbox
 
+CARE_MARK = "【关怀：想请居委会来看看或打个电话】"
 SLOWER = "慢"  # "说慢一点", "慢慢讲": the kiosk speaks the repeat at its slowest rate
+
+
+def care_event(tracker: Tracker) -> dict[str, Any]:
+    """The last message in which the NLU heard loneliness (entity `care`), if any."""
+    for event in reversed(tracker.events):
+        entities = (event.get("parse_data") or {}).get("entities") or [] if event.get("event") == "user" else []
+        if any(e.get("entity") == "care" for e in entities):
+            return event
+    return {}
 
 
 def last_user_event(tracker: Tracker, intent: str | None = None) -> dict[str, Any]:
@@ -66,13 +76,17 @@ class ActionHumanHandoff(Action):
         return "action_human_handoff"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
-        asked = last_user_event(tracker, "human_handoff") or last_user_event(tracker)
+        asked = last_user_event(tracker, "human_handoff")
+        care = care_event(tracker)
+        # a visit or call accepted after loneliness was heard is marked for staff as 关怀
+        caring = bool(care) and (not asked or care.get("timestamp", 0) > asked.get("timestamp", 0))
+        asked = (care if caring else asked) or last_user_event(tracker)
         phone = tracker.get_slot("callback_phone")
         fields = {
             "sender_id": tracker.sender_id,
             "channel": tracker.get_latest_input_channel() or "",
             "phone": phone,
-            "message": asked.get("text") or "",
+            "message": (CARE_MARK if caring else "") + (asked.get("text") or ""),
             "message_id": asked.get("message_id"),
         }
         try:
@@ -80,10 +94,10 @@ class ActionHumanHandoff(Action):
         except app_client.AppUnavailable:
             outbox.put(fields)  # delivered as soon as the app answers again
             dispatcher.utter_message(response="utter_kept_for_callback")
-            return [SlotSet("callback_phone", None)]
+            return [SlotSet("callback_phone", None), SlotSet("care_offered", False)]
         except app_client.Rejected:
             dispatcher.utter_message(response="utter_app_unavailable")
-            return [SlotSet("callback_phone", None)]
+            return [SlotSet("callback_phone", None), SlotSet("care_offered", False)]
         if phone:
             text = f"好的，已经记下了，工作人员会打{phone}给您回电话。"
         else:
@@ -91,7 +105,22 @@ class ActionHumanHandoff(Action):
         if created.get("staff_hours"):
             text += f"您也可以直接去找他们：{created['staff_hours']}"
         dispatcher.utter_message(text=text)
-        return [SlotSet("callback_phone", None)]
+        return [SlotSet("callback_phone", None), SlotSet("care_offered", False)]
+
+
+class ActionOutOfScope(Action):
+    """Not something we do; but loneliness heard (the NLU's `care` entity) gets a kind word and
+    the offer of a visit or a call from the 居委会 (accepted: the callback form) — never an alarm."""
+
+    def name(self) -> str:
+        return "action_out_of_scope"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
+        if next(tracker.get_latest_entity_values("care"), None):
+            dispatcher.utter_message(response="utter_care_offer")
+            return [SlotSet("care_offered", True)]
+        dispatcher.utter_message(response="utter_out_of_scope")
+        return [SlotSet("care_offered", False)]
 
 
 class ActionClarify(Action):

@@ -1,13 +1,17 @@
-"""A second, high-recall check for emergencies, after the classifier and the canonical values.
+"""A second, high-recall check for emergencies, after the classifier, the canonical values and
+the FallbackClassifier (an emergency the classifier was unsure of, but still thought likeliest,
+stays an emergency: asking "您是想……吗" first costs time).
 
 - Raise: a danger phrase of a known kind (found as written or by pinyin, so 就命 is 救命) makes the
-  message an emergency of that kind, whatever the classifier thought, unless the sentence is
-  plainly not about danger now.
+  message an emergency of that kind, unless the sentence is plainly not about danger now or the
+  classifier is sure it is something else; with an urgent word it always does.
 - Lower: the classifier's emergency becomes its next guess when the sentence is plainly not about
   danger now and says nothing urgent ("救命", "快", "现在"…).
 "Plainly not about danger now": a how-to or what-if question (prevention), a past event, a
-feeling of loneliness, or something seen on television. The phrases are ours, written from what
-the 居委会 hears, not from any test sentence. What it did is in the parse as `emergency_check`."""
+feeling of loneliness, or something seen on television. Loneliness is marked as the entity
+`care` (value 孤单), for which the dialogue offers a visit or a call from the 居委会. The phrases
+are ours, written from what the 居委会 hears, not from any test sentence. What the check did is
+in the parse as `emergency_check`."""
 
 import re
 from typing import Any
@@ -22,35 +26,68 @@ from rasa.shared.nlu.training_data.message import Message
 from nlu.text import normal, syllables
 
 EMERGENCY = "emergency"
+FALLBACK = "nlu_fallback"
 DANGER = {
     "急病受伤": [
-        "救命", "摔倒", "跌倒", "摔了一跤", "跌了一跤", "掼了一跤", "掼倒", "爬不起来", "晕倒", "昏倒", "昏过去",
-        "不省人事", "叫不醒", "没有反应", "胸口痛", "心口痛", "胸闷", "喘不上气", "透不过气", "喘不过气",
-        "流了好多血", "血止不住", "中风", "嘴巴歪", "心脏病发", "骨头断", "腿断了", "抽过去",
+        "救命", "摔倒", "跌倒", "摔了一跤", "跌了一跤", "掼了一跤", "跌跤", "掼跤", "掼倒", "滑倒", "爬不起来",
+        "爬勿起来", "起不来", "起勿来", "晕倒", "昏倒", "昏过去", "晕过去", "昏迷", "不省人事", "叫不醒", "叫勿醒",
+        "叫他没反应", "叫伊没反应", "倒在地上", "胸口痛", "心口痛", "心口头痛", "胸闷", "胸口闷", "喘不上气",
+        "透不过气", "喘不过气", "一口气上勿来", "呼吸困难", "噎住", "噎牢", "流血", "出血", "血止不住", "止勿牢",
+        "中风", "嘴巴歪", "半边身体", "讲话含糊", "心脏病", "骨头断", "腿断", "摔断", "烫伤", "抽筋", "口吐白沫",
+        "动不了", "动勿了", "叫救护车", "叫一二零",
     ],
-    "火灾": ["着火", "起火", "失火", "火烧起来", "烧起来了", "冒烟", "浓烟", "火灾"],
-    "燃气泄漏": ["煤气味", "燃气味", "煤气漏", "燃气漏", "漏煤气", "漏燃气", "天然气漏", "煤气泄漏", "燃气泄漏"],
-    "治安": ["小偷", "有贼", "撬门", "撬锁", "打人", "拿刀", "动刀", "抢劫", "闯进来", "砸门", "有人跟踪"],
-    "电梯困人": ["关在电梯", "困在电梯", "电梯里出不来", "被困电梯", "电梯关牢", "困在里面出不来"],
-    "诈骗": ["安全账户", "要我转账", "叫我转账", "让我转账", "要我汇款", "叫我汇钱", "验证码告诉他"],
+    "火灾": [
+        "着火", "火着了", "起火", "失火", "烧着", "烧起来", "烧上来", "冒烟", "黑烟", "浓烟", "烟老大", "火苗",
+        "火灾", "叫一一九",
+    ],
+    "燃气泄漏": [
+        "煤气味", "燃气味", "煤气漏", "燃气漏", "漏煤气", "漏燃气", "天然气漏", "煤气泄漏", "燃气泄漏", "燃气泄露",
+        "漏气", "煤气冲", "煤气罐",
+    ],
+    "治安": [
+        "小偷", "有贼", "进贼", "贼骨头", "撬门", "撬锁", "撬窗", "被人撬", "打人", "被人打", "拿刀", "动刀",
+        "拿棍子", "抢劫", "抢包", "抢钱", "闯进", "冲进来", "砸门", "跟踪", "跟牢我", "威胁", "敲诈", "帮我报警",
+        "快报警",
+    ],
+    "电梯困人": [
+        "关在电梯", "困在电梯", "电梯里出不来", "被困电梯", "电梯关牢", "电梯里关牢", "电梯关人", "电梯困人",
+        "电梯卡住", "电梯卡牢", "困牢", "关牢在电梯", "困在里面出不来",
+    ],
+    "诈骗": [
+        "安全账户", "要我转账", "叫我转账", "让我转账", "要我汇款", "叫我汇钱", "验证码告诉", "验证码给",
+        "冻结了要", "骗我转",
+    ],
+    # danger of no known kind: the general list of numbers
+    "": ["快来人", "来人啊", "快救人", "救救我", "出事体了", "出大事了"],
 }  # fmt: skip
-URGENT = re.compile(r"救命|快来|快点|快叫|马上|赶紧|赶快|来人|现在|刚刚|刚才|帮帮我|正在")
+URGENT = re.compile(r"救命|快来|快点|快叫|马上|赶紧|赶快|来人|现在(?!已经|好|没事|不)|刚刚|刚才|帮帮我|正在")
 NOT_NOW = {
+    # "怎么办", "怎么处理" are pleas for help now, not prevention: only preparing and what-ifs count
     "prevention": re.compile(
-        r"(怎么|怎样|如何|哪能|哪里|啥地方|什么地方).{0,8}(装|预防|防|注意|办|用|检查|处理|弄|学|报名|申请|买)"
-        r"|万一|如果|要是|假如|预防|防止|防范|演练|培训|讲座|知识|注意事项"
+        r"(怎么|怎样|如何|哪能|哪里|啥地方|什么地方|要做啥|做哪些).{0,8}(装|预防|防|检查|报名|申请|买|约|评估|报销|学)"
+        r"|万一|如果|要是|假如|假使|预防|防止|防范|演练|培训|讲座|知识|注意事项|会不会|隐患|我怕|担心|提前问"
     ),
     "past": re.compile(
         r"以前|上次|去年|前年|上个月|上礼拜|上星期|上周|前几天|那年|那时候|年轻时|当年|小时候|后来|早就好了"
     ),
     "lonely": re.compile(r"孤单|孤独|寂寞|难过|伤心|想念|想他|想她|没人陪|没人说话|闷得慌|冷清"),
-    "media": re.compile(r"电视|新闻|报纸|视频|电视剧|听说|广播"),
+    "media": re.compile(r"电视|新闻|报纸|电视剧|电影|广播|做梦|梦到|是啥意思|什么意思"),
 }
-_DANGER_SOUNDS = [(kind, phrase, syllables(phrase)) for kind, phrases in DANGER.items() for phrase in phrases]
+# with tones: a recogniser's same-sound character keeps them, a different word mostly does not
+_DANGER_SOUNDS = [
+    (kind, phrase, syllables(phrase, tones=True)) for kind, phrases in DANGER.items() for phrase in phrases
+]
+
+
+GENERAL = ""
+# A classifier this sure of another intent is not overruled by a danger phrase alone ("着火了往哪
+# 跑" in a fire-safety question); an urgent word ("快", "救命", "现在") still overrules it.
+SURE = 0.8
 
 
 def danger_kind(text: str) -> str | None:
-    said, sounds = normal(text), syllables(text)
+    """The kind of danger a phrase of DANGER names ("" for danger of no known kind), or None."""
+    said, sounds = normal(text), syllables(text, tones=True)
     for kind, phrase, phrase_sounds in _DANGER_SOUNDS:
         if phrase in said or any(
             sounds[i : i + len(phrase_sounds)] == phrase_sounds for i in range(len(sounds) - len(phrase_sounds) + 1)
@@ -80,20 +117,34 @@ class EmergencyCheck(GraphComponent):
             if not text or not intent:
                 continue
             kind, why_not = danger_kind(text), not_now(text)
+            danger = kind is not None
             urgent = bool(URGENT.search(normal(text)))
-            if intent.get("name") != EMERGENCY and kind and (not why_not or urgent):
+            ranking = message.get(INTENT_RANKING_KEY) or []
+            best_guess = next((r for r in ranking if r["name"] != FALLBACK), None)
+            if intent.get("name") == FALLBACK and best_guess and best_guess["name"] == EMERGENCY and not why_not:
+                # unsure, but most likely danger: never ask "您是想……吗" first
+                intent = dict(best_guess)
+                self._set(message, intent)
+                message.set("emergency_check", "unsure-but-most-likely", add_to_output=True)
+            sure_otherwise = float(intent.get("confidence") or 0) >= SURE and intent.get("name") != FALLBACK
+            if intent.get("name") != EMERGENCY and danger and (urgent or (not why_not and not sure_otherwise)):
                 self._set(message, {"name": EMERGENCY, "confidence": max(0.95, float(intent.get("confidence") or 0))})
-                self._set_kind(message, kind)
+                if kind != GENERAL:
+                    self._set_kind(message, kind)
                 message.set("emergency_check", f"raised:{kind}", add_to_output=True)
             elif intent.get("name") == EMERGENCY and why_not and not urgent:
-                ranking = [r for r in message.get(INTENT_RANKING_KEY) or [] if r["name"] != EMERGENCY]
+                ranking = [r for r in ranking if r["name"] not in (EMERGENCY, FALLBACK)]
                 if ranking:
                     self._set(message, dict(ranking[0]))
                     message.set(ENTITIES, [e for e in message.get(ENTITIES, []) if e.get("entity") != "emergency_type"],
                                 add_to_output=True)  # fmt: skip
                     message.set("emergency_check", f"lowered:{why_not}", add_to_output=True)
-            elif intent.get("name") == EMERGENCY and kind:
+            elif intent.get("name") == EMERGENCY and kind and kind != GENERAL:
                 self._set_kind(message, kind, only_if_missing=True)
+            if why_not == "lonely" and (message.get(INTENT) or {}).get("name") != EMERGENCY:
+                # not an alarm: the dialogue offers a visit or a call from the 居委会 instead
+                care = {"entity": "care", "value": "孤单", "start": 0, "end": len(text), "extractor": "EmergencyCheck"}
+                message.set(ENTITIES, [*message.get(ENTITIES, []), care], add_to_output=True)
         return messages
 
     @staticmethod

@@ -26,11 +26,14 @@ def normal_with_places(text: str) -> tuple[str, list[int]]:
     return "".join(kept), places
 
 
-@lru_cache(maxsize=20000)
-def _syllable(char: str) -> str:
-    return lazy_pinyin(char, style=Style.NORMAL, errors="default")[0] if "\u4e00" <= char <= "\u9fff" else char
+@lru_cache(maxsize=40000)
+def _syllable(char: str, tones: bool) -> str:
+    if not "\u4e00" <= char <= "\u9fff":
+        return char
+    return lazy_pinyin(char, style=Style.TONE3 if tones else Style.NORMAL, errors="default")[0]
 
 
-def syllables(text: str) -> list[str]:
-    """One toneless syllable per character of `normal(text)` (other characters stand for themselves)."""
-    return [_syllable(char) for char in normal(text)]
+def syllables(text: str, tones: bool = False) -> list[str]:
+    """One syllable per character of `normal(text)`, toneless unless `tones` (other characters
+    stand for themselves). With tones, 就明 (jiu4 ming2) is not 救命 (jiu4 ming4); 就命 is."""
+    return [_syllable(char, tones) for char in normal(text)]

@@ -4,9 +4,11 @@ from rasa_sdk.events import ActionExecuted, SlotSet, UserUttered
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.conversation import (
+    CARE_MARK,
     ActionAcceptGuess,
     ActionClarify,
     ActionHumanHandoff,
+    ActionOutOfScope,
     ActionRepeat,
     ValidateHandoffForm,
 )
@@ -115,7 +117,27 @@ async def test_handoff_records_a_callback_request(app: dict[str, Any]) -> None:
     ]
     text = dispatcher.messages[0]["text"]
     assert "13812345678" in text and "居委会" in text
-    assert events == [SlotSet("callback_phone", None)]
+    assert events == [SlotSet("callback_phone", None), SlotSet("care_offered", False)]
+
+
+async def test_out_of_scope_is_refused_politely() -> None:
+    dispatcher = CollectingDispatcher()
+    events = await ActionOutOfScope().run(dispatcher, tracker("明朝落雨伐", "out_of_scope"), {})
+    assert responses(dispatcher) == ["utter_out_of_scope"] and events == [SlotSet("care_offered", False)]
+
+
+async def test_loneliness_is_offered_a_visit_and_staff_see_a_care_callback(app: dict[str, Any]) -> None:
+    lonely = "老伴走了 屋里厢冷清 一个人孤单"
+    dispatcher = CollectingDispatcher()
+    offered = await ActionOutOfScope().run(dispatcher, tracker(lonely, "out_of_scope", {"care": "孤单"}), {})
+    assert responses(dispatcher) == ["utter_care_offer"] and offered == [SlotSet("care_offered", True)]
+    before = [{"event": "user", "text": lonely, "timestamp": 1.0, "message_id": "m-lonely",
+               "parse_data": {"intent": {"name": "out_of_scope"}, "entities": [{"entity": "care", "value": "孤单"}]}}]  # fmt: skip
+    t = tracker("13900001111", "inform", slots={"callback_phone": "13900001111"}, events=before, sender_id="care-1")
+    await ActionHumanHandoff().run(CollectingDispatcher(), t, {})
+    ((phone, message),) = rows(app["db"], "SELECT phone, message FROM handoff_request WHERE sender_id = ?", "care-1")
+    assert phone == "13900001111" and message == CARE_MARK + lonely
+    assert rows(app["db"], "SELECT id FROM alert WHERE sender_id = ?", "care-1") == []  # no alarm
 
 
 async def test_repeat_says_the_last_answer_again_slowly_when_asked() -> None:

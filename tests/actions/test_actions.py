@@ -131,8 +131,8 @@ async def test_loneliness_is_offered_a_visit_and_staff_see_a_care_callback(app: 
     dispatcher = CollectingDispatcher()
     offered = await ActionOutOfScope().run(dispatcher, tracker(lonely, "out_of_scope", {"care": "孤单"}), {})
     assert responses(dispatcher) == ["utter_care_offer"] and offered == [SlotSet("care_offered", True)]
-    before = [{"event": "user", "text": lonely, "timestamp": 1.0, "message_id": "m-lonely",
-               "parse_data": {"intent": {"name": "out_of_scope"}, "entities": [{"entity": "care", "value": "孤单"}]}}]  # fmt: skip
+    heard = {"intent": {"name": "out_of_scope"}, "entities": [{"entity": "care", "value": "孤单"}]}
+    before = [{"event": "user", "text": lonely, "timestamp": 1.0, "message_id": "m-lonely", "parse_data": heard}]
     t = tracker("13900001111", "inform", slots={"callback_phone": "13900001111"}, events=before, sender_id="care-1")
     await ActionHumanHandoff().run(CollectingDispatcher(), t, {})
     ((phone, message),) = rows(app["db"], "SELECT phone, message FROM handoff_request WHERE sender_id = ?", "care-1")

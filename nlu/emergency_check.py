@@ -70,7 +70,11 @@ NOT_NOW = {
     "past": re.compile(
         r"以前|上次|去年|前年|上个月|上礼拜|上星期|上周|前几天|那年|那时候|年轻时|当年|小时候|后来|早就好了"
     ),
-    "lonely": re.compile(r"孤单|孤独|寂寞|难过|伤心|想念|想他|想她|没人陪|没人说话|闷得慌|冷清"),
+    # not 难过 / 难受: in Shanghainese 心脏难过 is a body in trouble, not a sad heart
+    "lonely": re.compile(
+        r"孤单|孤独|寂寞|伤心|想念|想他|想她|想老伴|想儿子|想女儿|想孙|没人陪|没人说话|没人讲话|没人来看"
+        r"|不来看我|勿来看我|闷得慌|冷清|空落落|心里空|不开心|勿开心|想哭|一个人好|一个人在屋|一个人在家|没意思"
+    ),
     "media": re.compile(r"电视|新闻|报纸|电视剧|电影|广播|做梦|梦到|是啥意思|什么意思"),
 }
 # with tones: a recogniser's same-sound character keeps them, a different word mostly does not

@@ -1,6 +1,8 @@
 """Emergencies: the right number at once (from the domain, so it works with the app down),
 then an urgent alert for staff. Never a form first."""
 
+from typing import Any
+
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType
 from rasa_sdk.executor import CollectingDispatcher
@@ -19,6 +21,14 @@ RESPONSES = {
     "诈骗": "utter_emergency_fraud",
 }
 UNCLASSIFIED = "未分类"
+# any phone number the resident gave in this conversation, so staff can call back at once
+PHONE_SLOTS = ("callback_phone", "taxi_phone", "climber_phone", "request_phone", "lookup_phone")
+
+
+def kiosk_place(said: dict[str, Any]) -> str:
+    """The kiosk's location and id, from the message's metadata (empty for chat)."""
+    metadata = said.get("metadata") or {}
+    return " ".join(str(metadata[k]) for k in ("location", "kiosk_id") if metadata.get(k))[:128]
 
 
 class ActionEmergency(Action):
@@ -36,6 +46,8 @@ class ActionEmergency(Action):
                 channel=tracker.get_latest_input_channel() or "",
                 message=said.get("text") or "",
                 message_id=said.get("message_id"),
+                place=kiosk_place(said),
+                phone=next((tracker.get_slot(s) for s in PHONE_SLOTS if tracker.get_slot(s)), None),
             )
         except (app_client.AppUnavailable, app_client.Rejected):
             dispatcher.utter_message(response="utter_emergency_alert_failed")

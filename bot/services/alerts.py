@@ -18,11 +18,14 @@ def raise_alert(
     message: str,
     message_id: str | None = None,
     source: str = "emergency",
+    place: str = "",
+    phone: str | None = None,
 ) -> Alert:
     """Record an alert; the same (sender, message id) delivered twice gives the same alert."""
     alert = Alert(
-        source=source, kind=kind, sender_id=sender_id, channel=channel, message=message, message_id=message_id
-    )
+        source=source, kind=kind, sender_id=sender_id, channel=channel, message=message, message_id=message_id,
+        place=place, phone=phone,
+    )  # fmt: skip
     return insert_once(session, alert)
 
 

@@ -74,6 +74,7 @@ def tracker(
     events: list[dict[str, Any]] | None = None,
     ranking: list[tuple[str, float]] | None = None,
     sender_id: str = "resident-1",
+    metadata: dict[str, str] | None = None,
 ) -> Tracker:
     entity_list = [{"entity": k, "value": v} for k, v in (entities or {}).items()]
     latest = {
@@ -89,6 +90,7 @@ def tracker(
         "parse_data": latest,
         "message_id": latest["message_id"],
         "input_channel": "rest",
+        "metadata": metadata or {},
     }
     return Tracker(
         sender_id=sender_id,

@@ -85,6 +85,25 @@ async def test_emergency_gives_the_number_then_records_an_alert(app: dict[str, A
     assert len(rows(app["db"], "SELECT id FROM alert WHERE sender_id = ?", "gas-1")) == 1
 
 
+async def test_an_alert_says_where_the_kiosk_is_and_whom_to_call(app: dict[str, Any]) -> None:
+    t = tracker(
+        "阿拉老头子跌倒了 起勿来", "emergency", {"emergency_type": "急病受伤"}, sender_id="kiosk-fall-1",
+        slots={"taxi_phone": "13812345678"}, metadata={"kiosk_id": "lobby-1", "location": "3号楼门厅"},
+    )  # fmt: skip
+    await ActionEmergency().run(CollectingDispatcher(), t, {})
+    assert rows(app["db"], "SELECT kind, place, phone FROM alert WHERE sender_id = ?", "kiosk-fall-1") == [
+        ("急病受伤", "3号楼门厅 lobby-1", "13812345678")
+    ]
+
+
+async def test_a_scam_in_progress_gets_fraud_advice_and_an_alert(app: dict[str, Any]) -> None:
+    dispatcher = CollectingDispatcher()
+    t = tracker("电话里讲我卡冻结了 要我转到安全账户", "emergency", {"emergency_type": "诈骗"}, sender_id="scam-1")
+    await ActionEmergency().run(dispatcher, t, {})
+    assert responses(dispatcher) == ["utter_emergency_fraud", "utter_emergency_alert_sent"]
+    assert rows(app["db"], "SELECT kind FROM alert WHERE sender_id = ?", "scam-1") == [("诈骗",)]
+
+
 async def test_emergency_without_a_type_gives_all_numbers(app: dict[str, Any]) -> None:
     dispatcher = CollectingDispatcher()
     await ActionEmergency().run(dispatcher, tracker("救命啊", "emergency", sender_id="help-1"), {})

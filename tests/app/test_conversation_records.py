@@ -21,6 +21,19 @@ def test_alert_is_recorded_once_per_message(client: TestClient, seeded: sessionm
     assert [(a.kind, a.sender_id, a.message, a.acknowledged_at) for a in rows] == [("燃气泄漏", "r1", "燃气漏了", None)]
 
 
+def test_staff_see_where_whom_to_call_and_the_conversation(staff: TestClient, seeded: sessionmaker[Session]) -> None:
+    kiosk = {"kind": "急病受伤", "sender_id": "k/1", "channel": "kiosk", "message": "跌倒了", "message_id": "m1",
+             "place": "3号楼门厅 lobby-1", "phone": "一三八 一二三四 五六七八"}  # fmt: skip
+    chat = {"kind": "火灾", "sender_id": "c1", "channel": "webchat", "message": "着火了", "message_id": "m2",
+            "phone": "12345"}  # fmt: skip
+    assert staff.post("/api/alerts", json=kiosk).status_code == 201
+    assert staff.post("/api/alerts", json=chat).status_code == 201  # a phone it cannot read never loses the alert
+    shown = {a["message"]: a for a in staff.get("/api/staff/alerts").json()}
+    assert (shown["跌倒了"]["where"], shown["跌倒了"]["phone"]) == ("3号楼门厅 lobby-1", "13812345678")
+    assert shown["跌倒了"]["conversation"] == "/staff/conversations/k%2F1"
+    assert (shown["着火了"]["where"], shown["着火了"]["phone"]) == ("网页聊天", None)
+
+
 def test_alert_of_unknown_kind_is_refused_and_nothing_written(
     client: TestClient, seeded: sessionmaker[Session]
 ) -> None:

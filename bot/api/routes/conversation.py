@@ -28,6 +28,8 @@ class AlertIn(BaseModel):
     channel: str = Field(default="", max_length=32)
     message: SaidText = ""
     message_id: str | None = Field(default=None, max_length=64)
+    place: str = Field(default="", max_length=128)  # the kiosk's id and location
+    phone: str | None = Field(default=None, max_length=200)  # a phone the conversation gave, as said
 
 
 class AlertOut(BaseModel):
@@ -61,7 +63,11 @@ class PhoneOut(BaseModel):
 def create_alert(body: AlertIn, session: SessionDep) -> AlertOut:
     if body.kind not in alerts.EMERGENCY_KINDS:
         raise HTTPException(status_code=422, detail=f"unknown alert kind {body.kind!r}")
-    row = alerts.raise_alert(session, **body.model_dump())
+    try:  # an alert is never refused for a phone it cannot read: it is kept without one
+        number = phone.normalize_phone(body.phone) if body.phone else None
+    except phone.PhoneError:
+        number = None
+    row = alerts.raise_alert(session, **{**body.model_dump(), "phone": number})
     return AlertOut(id=row.id, kind=row.kind, created_at=row.created_at)
 
 

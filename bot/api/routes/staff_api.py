@@ -4,6 +4,7 @@ the pages, both behind sign-in."""
 
 from datetime import date, datetime
 from typing import Literal
+from urllib.parse import quote
 
 from fastapi import APIRouter, HTTPException
 from fastapi.responses import PlainTextResponse
@@ -29,6 +30,9 @@ class AlertOut(BaseModel):
     message: str
     time: str
     created_at: datetime
+    where: str = ""  # the kiosk's location, else the channel
+    phone: str | None = None
+    conversation: str = ""  # the staff page of the conversation
 
 
 @router.get("/alerts", response_model=list[AlertOut])
@@ -42,6 +46,9 @@ def alerts(user: StaffDep, session: SessionDep) -> list[AlertOut]:
             message=a.message[:200],
             time=records.as_utc(a.created_at).astimezone(SHANGHAI).strftime("%H:%M"),
             created_at=a.created_at,
+            where=a.place or conversations.CHANNELS.get(a.channel, a.channel),
+            phone=a.phone,
+            conversation=f"/staff/conversations/{quote(a.sender_id, safe='')}",
         )
         for a in alert_service.open_alerts(session)
     ]

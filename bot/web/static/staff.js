@@ -11,11 +11,17 @@
       kind.textContent = a.label;
       const what = document.createElement("span");
       what.textContent = `${a.time}  ${a.message}`;  // textContent: never rendered as HTML
+      const where = document.createElement("span");
+      where.className = "alert-where";
+      where.textContent = [a.where, a.phone ? `电话 ${a.phone}` : ""].filter(Boolean).join(" · ");
+      const link = document.createElement("a");
+      link.href = a.conversation;
+      link.textContent = "看对话";
       const ack = document.createElement("button");
       ack.textContent = "已处理";
       ack.dataset.id = a.id;
       ack.addEventListener("click", () => acknowledge(a.id));
-      li.append(kind, what, ack);
+      li.append(kind, what, where, link, ack);
       list.append(li);
     }
     box.classList.toggle("on", alerts.length > 0);

@@ -26,8 +26,11 @@ PHONE_SLOTS = ("callback_phone", "taxi_phone", "climber_phone", "request_phone",
 
 
 def kiosk_place(said: dict[str, Any]) -> str:
-    """The kiosk's location and id, from the message's metadata (empty for chat)."""
-    metadata = said.get("metadata") or {}
+    """The kiosk's location and id, from the message's metadata; only the kiosk channel's is
+    trusted (a web client can send any metadata it likes), and nothing odd may stop the alert."""
+    metadata = said.get("metadata")
+    if said.get("input_channel") != "kiosk" or not isinstance(metadata, dict):
+        return ""
     return " ".join(str(metadata[k]) for k in ("location", "kiosk_id") if metadata.get(k))[:128]
 
 

@@ -1,6 +1,6 @@
 """Tables. Times of day are "HH:MM" strings ("24:00" allowed): they sort correctly and read as-is."""
 
-from datetime import date, datetime
+from datetime import date, datetime, timezone
 
 from sqlalchemy import (
     JSON,
@@ -15,10 +15,31 @@ from sqlalchemy import (
     UniqueConstraint,
     text,
 )
+from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.types import TypeDecorator
 
 from bot.clock import utcnow  # the app's one clock: defaults follow the same "now" as the rules
 from bot.db import Base
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """A moment, stored in UTC and read back timezone-aware. SQLite keeps no time zone: without
+    this, a Shanghai-time "now" and a UTC default would be stored as different wall-clock times."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        # a naive moment is taken as UTC, as PostgreSQL's timestamptz takes it in a UTC session
+        return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
 
 
 class Facility(Base):
@@ -30,7 +51,7 @@ class Facility(Base):
     phone: Mapped[str] = mapped_column(String(40), default="")
     note: Mapped[str] = mapped_column(Text, default="")
     needs_confirmation: Mapped[bool] = mapped_column(Boolean, default=False)
-    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
 
     periods: Mapped[list["OpeningPeriod"]] = relationship(
         back_populates="facility", cascade="all, delete-orphan", order_by="OpeningPeriod.opens"
@@ -75,7 +96,7 @@ class Policy(Base):
     answer: Mapped[str] = mapped_column(Text)
     source: Mapped[str] = mapped_column(String(200), default="")
     needs_confirmation: Mapped[bool] = mapped_column(Boolean, default=False)
-    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
 
 
 class HandoffRequest(Base):
@@ -91,7 +112,7 @@ class HandoffRequest(Base):
     phone: Mapped[str | None] = mapped_column(String(20))
     message: Mapped[str] = mapped_column(Text, default="")
     status: Mapped[str] = mapped_column(String(16), default="待回电")
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)
 
 
 class Alert(Base):
@@ -110,8 +131,8 @@ class Alert(Base):
     # where to go and whom to call: the kiosk's location, a phone the conversation gave (staff only)
     place: Mapped[str] = mapped_column(String(128), default="")
     phone: Mapped[str | None] = mapped_column(String(20))
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
-    acknowledged_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)
+    acknowledged_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     acknowledged_by: Mapped[str | None] = mapped_column(String(64))
 
 
@@ -132,7 +153,7 @@ class TaxiBooking(Base):
     phone: Mapped[str] = mapped_column(String(20), index=True)
     pickup: Mapped[str] = mapped_column(String(200))
     destination: Mapped[str] = mapped_column(String(200))
-    pickup_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+    pickup_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
     asap: Mapped[bool] = mapped_column(Boolean, default=False)
     urgent: Mapped[bool] = mapped_column(Boolean, default=False)
     passengers: Mapped[int] = mapped_column(Integer, default=1)
@@ -142,9 +163,9 @@ class TaxiBooking(Base):
     provider_ref: Mapped[str | None] = mapped_column(String(64))
     plate: Mapped[str | None] = mapped_column(String(16))
     car: Mapped[str | None] = mapped_column(String(64))
-    eta_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
-    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)
+    eta_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
 
 
 class ClimberMachine(Base):
@@ -193,16 +214,16 @@ class ClimberBooking(Base):
     channel: Mapped[str] = mapped_column(String(32), default="")
     phone: Mapped[str] = mapped_column(String(20), index=True)
     machine_id: Mapped[int] = mapped_column(ForeignKey("climber_machine.id"))
-    slot_start: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
-    slot_end: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    slot_start: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+    slot_end: Mapped[datetime] = mapped_column(UTCDateTime())
     building: Mapped[str] = mapped_column(String(32))
     floor: Mapped[int] = mapped_column(Integer)
     room: Mapped[str] = mapped_column(String(16), default="")
     direction: Mapped[str] = mapped_column(String(8))
     purpose: Mapped[str] = mapped_column(String(200), default="")
     status: Mapped[str] = mapped_column(String(16), default="已预约", index=True)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
-    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
 
     machine: Mapped[ClimberMachine] = relationship()
 
@@ -227,8 +248,8 @@ class ResidentRequest(Base):
     assignee: Mapped[str] = mapped_column(String(64), default="")
     satisfaction: Mapped[str] = mapped_column(String(8), default="")  # 满意 | 基本满意 | 不满意
     followup_note: Mapped[str] = mapped_column(Text, default="")
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
-    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
 
 
 class StatusChange(Base):
@@ -242,7 +263,7 @@ class StatusChange(Base):
     status: Mapped[str] = mapped_column(String(16))
     note: Mapped[str] = mapped_column(Text, default="")
     actor: Mapped[str] = mapped_column(String(64), default="")
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
     __table_args__ = (Index("ix_status_change_record", "record_kind", "record_id"),)
 
@@ -259,8 +280,8 @@ class StaffUser(Base):
     password_hash: Mapped[str] = mapped_column(String(255))
     role: Mapped[str] = mapped_column(String(16), default="staff")  # staff | admin
     active: Mapped[bool] = mapped_column(Boolean, default=True)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-    last_login_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
 class LoginAttempt(Base):
@@ -272,7 +293,7 @@ class LoginAttempt(Base):
     username: Mapped[str] = mapped_column(String(64), index=True)
     client: Mapped[str] = mapped_column(String(64), default="")
     succeeded: Mapped[bool] = mapped_column(Boolean, default=False)
-    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)
 
 
 class AuditEntry(Base):
@@ -286,7 +307,7 @@ class AuditEntry(Base):
     object_kind: Mapped[str] = mapped_column(String(32))
     object_id: Mapped[str] = mapped_column(String(64), default="")
     detail: Mapped[str] = mapped_column(Text, default="")
-    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)
 
 
 class ContentChange(Base):
@@ -300,7 +321,7 @@ class ContentChange(Base):
     before: Mapped[dict[str, object]] = mapped_column(JSON, default=dict)
     after: Mapped[dict[str, object]] = mapped_column(JSON, default=dict)
     actor: Mapped[str] = mapped_column(String(64))
-    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)
 
 
 class ConversationReview(Base):
@@ -309,7 +330,7 @@ class ConversationReview(Base):
     __tablename__ = "conversation_review"
 
     sender_id: Mapped[str] = mapped_column(String(255), primary_key=True)
-    reviewed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    reviewed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     reviewed_by: Mapped[str | None] = mapped_column(String(64))
     tags: Mapped[list[str]] = mapped_column(JSON, default=list)
 
@@ -327,4 +348,4 @@ class IntentCorrection(Base):
     predicted_intent: Mapped[str] = mapped_column(String(64), default="")
     intent: Mapped[str] = mapped_column(String(64))
     actor: Mapped[str] = mapped_column(String(64))
-    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

@@ -76,7 +76,11 @@ class LinearIntentClassifier(GraphComponent, IntentClassifier):
         return exp / exp.sum(axis=1, keepdims=True)
 
     def process(self, messages: list[Message]) -> list[Message]:
-        wanted = [m for m in messages if m.get(TEXT)]
+        for message in messages:
+            if not (message.get(TEXT) or "").strip():  # nothing said: no intent (the fallback asks)
+                message.set(INTENT, {"name": None, "confidence": 0.0}, add_to_output=True)
+                message.set("intent_ranking", [], add_to_output=True)
+        wanted = [m for m in messages if (m.get(TEXT) or "").strip()]
         if not wanted or self.weights is None:
             return messages
         classes = [str(c) for c in self.weights["classes"]]

@@ -75,6 +75,7 @@ def tracker(
     ranking: list[tuple[str, float]] | None = None,
     sender_id: str = "resident-1",
     metadata: dict[str, str] | None = None,
+    channel: str = "rest",
 ) -> Tracker:
     entity_list = [{"entity": k, "value": v} for k, v in (entities or {}).items()]
     latest = {
@@ -89,7 +90,7 @@ def tracker(
         "text": text,
         "parse_data": latest,
         "message_id": latest["message_id"],
-        "input_channel": "rest",
+        "input_channel": channel,
         "metadata": metadata or {},
     }
     return Tracker(

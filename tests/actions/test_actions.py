@@ -89,6 +89,7 @@ async def test_an_alert_says_where_the_kiosk_is_and_whom_to_call(app: dict[str, 
     t = tracker(
         "阿拉老头子跌倒了 起勿来", "emergency", {"emergency_type": "急病受伤"}, sender_id="kiosk-fall-1",
         slots={"taxi_phone": "13812345678"}, metadata={"kiosk_id": "lobby-1", "location": "3号楼门厅"},
+        channel="kiosk",
     )  # fmt: skip
     await ActionEmergency().run(CollectingDispatcher(), t, {})
     assert rows(app["db"], "SELECT kind, place, phone FROM alert WHERE sender_id = ?", "kiosk-fall-1") == [

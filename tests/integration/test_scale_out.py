@@ -18,7 +18,7 @@ from sqlalchemy import Engine
 from bot.db import make_engine
 from bot.scale_out import NGINX, ScaledStack
 from tests.databases import fresh_database
-from tests.integration.conftest import run_in_own_loop
+from tests.integration.conftest import PORT_OFFSET, run_in_own_loop
 from tests.integration.test_conversations import new_sender, rows
 
 TAXI = ["明天上午九点帮我叫部车去六院", "13812345678", "五号楼门口", "两个人", "要带轮椅", "对"]
@@ -39,10 +39,10 @@ def scaled(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ScaledStack]:
             database_url=url,
             redis_url=os.environ["TEST_REDIS_URL"],
             engines=2,
-            front_port=5705,
-            engine_port=5710,
-            actions_port=5760,
-            app_port=8705,
+            front_port=5705 + PORT_OFFSET,
+            engine_port=5710 + PORT_OFFSET,
+            actions_port=5760 + PORT_OFFSET,
+            app_port=8705 + PORT_OFFSET,
             run_dir=tmp,
         ) as running,
     ):

@@ -50,7 +50,10 @@ def _base_url() -> str:
 
 
 def _headers() -> dict[str, str]:
-    return {"Authorization": f"Bearer {os.environ.get('LINLI_SERVICE_TOKEN', 'dev-service-token-change-me')}"}
+    token = os.environ.get("LINLI_SERVICE_TOKEN", "")
+    if not token:  # actions.server refuses to start without it; a test or a stray process may not
+        raise AppUnavailable("LINLI_SERVICE_TOKEN is not set")
+    return {"Authorization": f"Bearer {token}"}
 
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")

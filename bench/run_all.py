@@ -94,12 +94,12 @@ def main() -> None:
         engine = stack.urls["engine"]
         texts = test_set_texts()
         for text in texts[:20]:  # warm-up
-            http.post(f"{engine}/model/parse", json={"text": text})
+            http.post(stack.engine_api("/model/parse"), json={"text": text})
 
         parse = []
         for i in range(max(args.turns, 200)):
             t0 = time.perf_counter()
-            http.post(f"{engine}/model/parse", json={"text": texts[i % len(texts)]}).raise_for_status()
+            http.post(stack.engine_api("/model/parse"), json={"text": texts[i % len(texts)]}).raise_for_status()
             parse.append(time.perf_counter() - t0)
         turns = []
         for i in range(max(args.turns, 200)):

@@ -50,12 +50,19 @@ def create_admin(username: str, display_name: str) -> None:
 def serve() -> None:
     import uvicorn
 
+    from bot.installation_secrets import WeakSecret, require
     from bot.privacy import install_log_masking
 
     settings = get_settings()
+    try:
+        require({"SERVICE_TOKEN": settings.service_token, "SESSION_SECRET": settings.session_secret})
+    except WeakSecret as exc:
+        raise SystemExit(f"the app does not start: {exc}") from exc
     logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     install_log_masking()
-    uvicorn.run("bot.api.main:app", host=settings.app_host, port=settings.app_port, log_config=None)
+    uvicorn.run(
+        "bot.api.main:create_app", factory=True, host=settings.app_host, port=settings.app_port, log_config=None
+    )
 
 
 def main() -> None:

@@ -13,8 +13,10 @@ class Settings(BaseSettings):
 
     # SQLite file by default: nothing to install. PostgreSQL: postgresql+psycopg://user@host:5432/db
     database_url: str = f"sqlite:///{PROJECT_ROOT / 'data' / 'linli.db'}"
-    # Actions present this token to the app's API; the API is never open without it.
-    service_token: str = "dev-service-token-change-me"
+    # Actions present this token to the app's API; the API is never open without it. No default:
+    # `make run` makes one per installation (bot/installation_secrets.py), the app refuses to start
+    # with an empty or placeholder one.
+    service_token: str = ""
     timezone: str = "Asia/Shanghai"
     content_file: Path = PROJECT_ROOT / "content" / "knowledge.yml"
     app_host: str = "127.0.0.1"
@@ -23,9 +25,9 @@ class Settings(BaseSettings):
     # Taxi dispatch: empty URL = staff dispatch by hand (申程出行 by phone); else a provider API.
     taxi_dispatch_url: str = ""
     taxi_dispatch_key: str = ""
-    # Staff console: the key that signs session cookies (set your own: with several app
-    # processes all must share it) and how long a sign-in lasts.
-    session_secret: str = "dev-session-secret-change-me"
+    # Staff console: the key that signs session cookies (made per installation like the token;
+    # several app processes must share it) and how long a sign-in lasts.
+    session_secret: str = ""
     session_hours: float = 8
     # The Rasa engine, for the chat page's messages (the page talks to the app, the app to the engine).
     engine_url: str = "http://127.0.0.1:5005"

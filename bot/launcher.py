@@ -18,6 +18,7 @@ from urllib.request import urlopen
 
 import yaml
 
+from bot import installation_secrets
 from bot.config import PROJECT_ROOT, get_settings, tracker_database_url
 
 RASA_BIN = PROJECT_ROOT / ".venvs" / "rasa" / "bin"
@@ -36,6 +37,7 @@ def tracker_store_url(database_url: str) -> tuple[str, str]:
     return "postgresql", f"postgresql://{url.split('://', 1)[1]}"  # the engine's environment has psycopg2
 
 
+SECRET_NAMES = (*installation_secrets.NAMES, "LINLI_SERVICE_TOKEN")
 CREDENTIALS = PROJECT_ROOT / "credentials.yml"
 ENDPOINTS = PROJECT_ROOT / "endpoints.yml"
 WECHAT_CHANNEL = "connectors.wechat.WeChatInput"
@@ -55,6 +57,12 @@ class Stack:
     # Where the app sends residents' messages: this stack's engine, or a load balancer in front of
     # several engines (bot/scale_out.py).
     front_url: str = ""
+    # The installation's secrets (bot/installation_secrets.py): made here on first start.
+    secrets_file: Path = field(default_factory=lambda: installation_secrets.default_file(PROJECT_ROOT))
+    # Where the engine and the action server listen: loopback, unless a scale-out's private
+    # network is given (LINLI_PRIVATE_HOST). Only the app and nginx face residents.
+    private_host: str = field(default_factory=lambda: os.environ.get("LINLI_PRIVATE_HOST", "127.0.0.1"))
+    _secrets: dict[str, str] = field(default_factory=dict, repr=False)
 
     @classmethod
     def apart(cls, folder: Path, *, offset: int, extra_env: dict[str, str] | None = None) -> "Stack":
@@ -67,13 +75,14 @@ class Stack:
             database_url=f"sqlite:///{folder / 'linli.db'}",
             log_dir=folder / "logs",
             extra_env=extra_env or {},
+            secrets_file=folder / "secrets.env",
         )
 
     @property
     def urls(self) -> dict[str, str]:
         return {
-            "engine": f"http://127.0.0.1:{self.engine_port}",
-            "actions": f"http://127.0.0.1:{self.actions_port}",
+            "engine": f"http://{self.private_host}:{self.engine_port}",
+            "actions": f"http://{self.private_host}:{self.actions_port}",
             "app": f"http://127.0.0.1:{self.app_port}",
         }
 
@@ -81,17 +90,25 @@ class Stack:
     def outbox(self) -> Path:
         return self.log_dir.parent / f"outbox-{self.actions_port}.sqlite"
 
+    @property
+    def secrets(self) -> dict[str, str]:
+        """The four secrets, from the environment or the secrets file (made on first use)."""
+        if not self._secrets:
+            self._secrets = installation_secrets.ensure(self.secrets_file, {**os.environ, **self.extra_env})
+        return self._secrets
+
+    def engine_api(self, path: str) -> str:
+        """A URL of the engine's HTTP API, with the token it wants (our own tools use this)."""
+        return f"{self.urls['engine']}{path}?token={self.secrets['ENGINE_API_TOKEN']}"
+
     def environment(self) -> dict[str, str]:
         dialect, tracker_url = tracker_store_url(self.database_url)
-        settings = get_settings()
-        given = {**os.environ, **self.extra_env}
+        given = {name: value for name, value in {**os.environ, **self.extra_env}.items() if name not in SECRET_NAMES}
         return {
             **given,
             "DATABASE_URL": self.database_url,
             "APP_PORT": str(self.app_port),
-            "SERVICE_TOKEN": settings.service_token,
             "LINLI_APP_URL": self.urls["app"],
-            "LINLI_SERVICE_TOKEN": settings.service_token,
             "ACTION_ENDPOINT_URL": f"{self.urls['actions']}/webhook",
             "TRACKER_STORE_DIALECT": dialect,
             "TRACKER_STORE_URL": tracker_url,
@@ -146,6 +163,10 @@ class Stack:
         for args in (["migrate"], ["load-content"]):
             subprocess.run([str(APP_PYTHON), "-m", "bot.cli", *args], env=env, cwd=PROJECT_ROOT, check=True)
 
+    def secrets_for(self, *names: str) -> dict[str, str]:
+        """Each process gets only the secrets it uses."""
+        return {name: self.secrets[name] for name in names}
+
     def _spawn(self, name: str, args: list[str], **own_env: str) -> None:
         self.log_dir.mkdir(parents=True, exist_ok=True)
         log = open(self.log_dir / f"{name}.log", "ab")  # noqa: SIM115 (the child owns it)
@@ -159,24 +180,31 @@ class Stack:
         )
 
     def start_app(self) -> None:
-        self._spawn("app", [str(APP_PYTHON), "-m", "bot.cli", "serve"])
+        self._spawn(
+            "app", [str(APP_PYTHON), "-m", "bot.cli", "serve"], **self.secrets_for("SERVICE_TOKEN", "SESSION_SECRET")
+        )
 
     def start_actions(self) -> None:
         self._spawn(
             "actions",
-            [str(RASA_BIN / "python"), "-m", "rasa_sdk", "--actions", "actions", "--port", str(self.actions_port)],
+            [str(RASA_BIN / "python"), "-m", "actions.server", "--port", str(self.actions_port)],
             # callbacks kept while the app is unreachable (actions/outbox.py), one file per server
             LINLI_OUTBOX=str(self.outbox),
+            ACTION_SERVER_HOST=self.private_host,
+            ACTION_SERVER_TOKEN=self.secrets["ACTION_SERVER_TOKEN"],
+            LINLI_SERVICE_TOKEN=self.secrets["SERVICE_TOKEN"],
         )
 
     def start_engine(self) -> None:
         self._spawn(
             "engine",
             [
-                str(RASA_BIN / "rasa"), "run", "--enable-api", "--port", str(self.engine_port),
+                str(RASA_BIN / "python"), "-m", "connectors.engine", "--enable-api",
+                "--interface", self.private_host, "--port", str(self.engine_port),
                 "--model", str(MODEL), "--endpoints", str(self.endpoints_file()),
                 "--credentials", str(self.credentials_file()),
             ],
+            **self.secrets_for("ENGINE_API_TOKEN", "ACTION_SERVER_TOKEN"),
         )  # fmt: skip
 
     def start(self, timeout: float = 240) -> None:
@@ -184,6 +212,7 @@ class Stack:
         busy = [str(port) for port in (self.app_port, self.actions_port, self.engine_port) if port_in_use(port)]
         if busy:
             raise RuntimeError(f"port(s) {', '.join(busy)} already in use: is another Linli still running?")
+        self.secrets  # noqa: B018 (made or read now: a weak one stops the start before any process)
         self.prepare_database()
         self.start_app()
         self.start_actions()
@@ -304,7 +333,7 @@ def started(processes: Startable) -> bool:
     """Start them all, or say why not and stop those that did start."""
     try:
         processes.start()
-    except (RuntimeError, TimeoutError) as exc:
+    except (RuntimeError, TimeoutError, installation_secrets.WeakSecret) as exc:
         print(f"start failed: {exc}", file=sys.stderr)
         processes.stop()
         return False
@@ -336,7 +365,7 @@ def main() -> int:
     print(
         "\n邻里助手 is running:\n"
         f"  chat (REST):   POST {stack.urls['engine']}/webhooks/rest/webhook\n"
-        f"  engine API:    {stack.urls['engine']}/status\n"
+        f"  engine API:    {stack.urls['engine']}/status?token=<ENGINE_API_TOKEN>\n"
         f"  action server: {stack.urls['actions']}/health\n"
         f"  app:           {stack.urls['app']}/healthz   API docs: {stack.urls['app']}/docs\n"
         f"  resident chat: {stack.urls['app']}/chat/\n"
@@ -345,6 +374,7 @@ def main() -> int:
         f"{'' if os.environ.get('WECHAT_TOKEN') else '   (off: set WECHAT_TOKEN to open it)'}\n"
         f"  staff console: {stack.urls['app']}/staff/{'' if has_staff(stack.database_url) else NO_STAFF_YET}\n"
         f"  logs:          {stack.log_dir}\n"
+        f"  secrets:       {stack.secrets_file}   (this installation's own; keep the file private)\n"
         "Ctrl-C stops all three.\n",
         flush=True,
     )

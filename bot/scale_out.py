@@ -19,6 +19,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from bot import installation_secrets
 from bot.config import PROJECT_ROOT, get_settings
 from bot.launcher import Stack, StopRequest, port_in_use, started
 
@@ -45,7 +46,11 @@ http {{
     }}
     server {{
         listen 127.0.0.1:{port};
+        # Only the channel webhooks face residents; the engines' HTTP API stays on the private network.
         location / {{
+            return 404;
+        }}
+        location /webhooks/ {{
             proxy_pass http://engines;
             proxy_http_version 1.1;
             proxy_set_header Connection "";
@@ -71,6 +76,7 @@ class ScaledStack:
     actions_port: int = 5060
     app_port: int = 8000
     run_dir: Path = PROJECT_ROOT / ".run" / "scale-out"
+    secrets_file: Path = field(default_factory=lambda: installation_secrets.default_file(PROJECT_ROOT))
     extra_env: dict[str, str] = field(default_factory=dict)
     stacks: list[Stack] = field(default_factory=list)
     nginx: subprocess.Popen[bytes] | None = None
@@ -96,6 +102,7 @@ class ScaledStack:
                 log_dir=self.run_dir / "logs",
                 extra_env=shared,
                 front_url=self.front_url,
+                secrets_file=self.secrets_file,
             )
             for i in range(self.engines)
         ]
@@ -131,7 +138,7 @@ class ScaledStack:
             # max_fails=0: an engine is never struck off for failing. A dead one refuses at once and
             # the turn goes to the next; striking off the last live engine for one slow turn (it
             # waited for a lock the dead engine held) would answer everyone 502 ("no live upstreams").
-            f"        server 127.0.0.1:{stack.engine_port} max_fails=0;"
+            f"        server {stack.private_host}:{stack.engine_port} max_fails=0;"
             for stack in self.stacks
         )
         conf = run / "nginx.conf"
@@ -146,6 +153,8 @@ class ScaledStack:
         if busy:
             raise RuntimeError(f"port(s) {', '.join(busy)} already in use: is another Linli still running?")
         first = self.stacks[0]
+        for stack in self.stacks:
+            stack.secrets  # noqa: B018 (one file for all: the first makes it, the others read it)
         first.prepare_database()
         first.start_app()
         for stack in self.stacks:
@@ -208,6 +217,7 @@ def main() -> int:
             f"  engines:       {', '.join(scaled.engine_urls)}\n"
             f"  app:           {scaled.stacks[0].urls['app']}   (resident chat /chat/, kiosk /kiosk/, staff /staff/)\n"
             f"  logs:          {scaled.run_dir}\n"
+            f"  secrets:       {scaled.secrets_file}   (this installation's own; keep the file private)\n"
             "Ctrl-C stops everything.\n",
             flush=True,
         )

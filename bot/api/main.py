@@ -11,6 +11,7 @@ from bot.api.nul_guard import NulGuard
 from bot.api.routes import bookings, chat, conversation, forms, health, kiosk, knowledge, staff_api, staff_pages
 from bot.api.staff import NotAllowed, NotSignedIn, not_allowed, not_signed_in
 from bot.config import PROJECT_ROOT, get_settings
+from bot.installation_secrets import require
 
 
 def create_app() -> FastAPI:
@@ -18,6 +19,7 @@ def create_app() -> FastAPI:
     # package: the app runs with no internet, so nothing may come from a CDN.
     app = FastAPIOffline(title="邻里助手 API", version="0.2.0")
     settings = get_settings()
+    require({"SERVICE_TOKEN": settings.service_token, "SESSION_SECRET": settings.session_secret})
     app.add_middleware(
         SessionMiddleware,
         secret_key=settings.session_secret,
@@ -40,6 +42,3 @@ def create_app() -> FastAPI:
     app.include_router(chat.router)
     app.include_router(kiosk.router)
     return app
-
-
-app = create_app()

@@ -2,6 +2,7 @@
 a fresh SQLite file); rows are checked in that file with the standard library's sqlite3."""
 
 import os
+import secrets
 import socket
 import sqlite3
 import subprocess
@@ -16,7 +17,7 @@ from rasa_sdk import Tracker
 
 ROOT = Path(__file__).resolve().parents[2]
 APP_PYTHON = ROOT / ".venvs" / "app" / "bin" / "python"
-TOKEN = "actions-test-token"
+TOKEN = secrets.token_urlsafe(32)  # the app refuses a weak one
 
 
 def free_port() -> int:
@@ -29,7 +30,13 @@ def free_port() -> int:
 def app_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     db = tmp_path_factory.mktemp("app") / "linli.db"
     port = free_port()
-    env = {**os.environ, "DATABASE_URL": f"sqlite:///{db}", "SERVICE_TOKEN": TOKEN, "APP_PORT": str(port)}
+    env = {
+        **os.environ,
+        "DATABASE_URL": f"sqlite:///{db}",
+        "SERVICE_TOKEN": TOKEN,
+        "SESSION_SECRET": secrets.token_urlsafe(32),
+        "APP_PORT": str(port),
+    }
     for args in (["migrate"], ["load-content"]):
         subprocess.run([str(APP_PYTHON), "-m", "bot.cli", *args], env=env, cwd=ROOT, check=True)
     server = subprocess.Popen([str(APP_PYTHON), "-m", "bot.cli", "serve"], env=env, cwd=ROOT)

@@ -1,3 +1,5 @@
+import os
+import secrets
 from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
@@ -21,6 +23,23 @@ from tests.databases import KINDS, fresh_database, skip_unless_available
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 # A Saturday morning: 2026-11-21 is a 星期六.
 SATURDAY_10AM = datetime(2026, 11, 21, 10, 0, tzinfo=SHANGHAI)
+
+
+@pytest.fixture(scope="package", autouse=True)
+def installation_secrets() -> Iterator[None]:
+    """The app starts only with real secrets (bot/installation_secrets.py): each run makes its own,
+    as `make run` does for an installation (and takes them away after tests/app)."""
+    before = {name: os.environ.get(name) for name in ("SERVICE_TOKEN", "SESSION_SECRET")}
+    for name in before:
+        os.environ[name] = secrets.token_urlsafe(32)
+    get_settings.cache_clear()
+    yield
+    for name, value in before.items():
+        if value is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = value
+    get_settings.cache_clear()
 
 
 @pytest.fixture(params=KINDS)

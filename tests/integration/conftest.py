@@ -50,28 +50,24 @@ class Chat:
         return [m["text"] for m in self.say(sender, text) if "text" in m]
 
     def parse(self, text: str) -> dict[str, Any]:
-        response = self.http.post(f"{self.stack.urls['engine']}/model/parse", json={"text": text})
+        response = self.http.post(self.stack.engine_api("/model/parse"), json={"text": text})
         assert response.status_code == 200
         return dict(response.json())
 
     def app_get(self, path: str, **params: str) -> Any:
-        from bot.config import get_settings
-
-        headers = {"Authorization": f"Bearer {get_settings().service_token}"}
+        headers = {"Authorization": f"Bearer {self.stack.secrets['SERVICE_TOKEN']}"}
         response = self.http.get(f"{self.stack.urls['app']}{path}", params=params, headers=headers)
         assert response.status_code == 200, response.text
         return response.json()
 
     def app_post(self, path: str, body: dict[str, Any]) -> Any:
-        from bot.config import get_settings
-
-        headers = {"Authorization": f"Bearer {get_settings().service_token}"}
+        headers = {"Authorization": f"Bearer {self.stack.secrets['SERVICE_TOKEN']}"}
         response = self.http.post(f"{self.stack.urls['app']}{path}", json=body, headers=headers)
         assert response.status_code < 300, response.text
         return response.json()
 
     def tracker(self, sender: str) -> dict[str, Any]:
-        response = self.http.get(f"{self.stack.urls['engine']}/conversations/{sender}/tracker")
+        response = self.http.get(self.stack.engine_api(f"/conversations/{sender}/tracker"))
         assert response.status_code == 200
         return dict(response.json())
 
@@ -88,6 +84,7 @@ def stack(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFacto
             app_port=8105 + PORT_OFFSET,
             database_url=url,
             log_dir=tmp / "logs",
+            secrets_file=tmp / "secrets.env",
             # the WeChat channel opens, as with make run when WECHAT_TOKEN is set; the kiosk gets the
             # one Vosk model installable here (Korean, from PyPI): the machinery, not the language
             # callbacks kept while the app is down are retried every second, not every ten

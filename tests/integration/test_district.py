@@ -12,6 +12,7 @@ from sqlalchemy import create_engine
 
 from bot.launcher import Stack
 from tests.databases import fresh_database
+from tests.integration.conftest import PORT_OFFSET
 from tests.integration.test_conversations import new_sender, rows
 
 TAXI = ["明天上午九点帮我叫部车去六院", "13812345678", "五号楼门口", "一个人", "不要", "对"]
@@ -27,8 +28,17 @@ def district(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, St
         pytest.skip("TEST_DATABASE_URL does not point at PostgreSQL")
     tmp: Path = tmp_path_factory.mktemp("district")
     with fresh_database("postgresql", tmp) as url:
-        hongqiao = Stack(5805, 5855, 8805, in_schema(url, "hongqiao"), tmp / "hongqiao")
-        hanyang = Stack(5806, 5856, 8806, in_schema(url, "hanyang"), tmp / "hanyang")
+        hongqiao, hanyang = (
+            Stack(
+                engine_port=5805 + i + PORT_OFFSET,
+                actions_port=5855 + i + PORT_OFFSET,
+                app_port=8805 + i + PORT_OFFSET,
+                database_url=in_schema(url, name),
+                log_dir=tmp / name,
+                secrets_file=tmp / "secrets.env",  # one installation, two communities
+            )
+            for i, name in enumerate(("hongqiao", "hanyang"))
+        )
         try:
             hongqiao.start()
             hanyang.prepare_database()  # the second community: its app alone is enough here

@@ -44,6 +44,7 @@ def scaled(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ScaledStack]:
             actions_port=5760 + PORT_OFFSET,
             app_port=8705 + PORT_OFFSET,
             run_dir=tmp,
+            secrets_file=tmp / "secrets.env",
         ) as running,
     ):
         yield running
@@ -97,7 +98,7 @@ def test_a_retry_reaching_the_other_engine_is_answered_once(scaled: ScaledStack,
         replies = list(pool.map(lambda url: say(url, me, "13812345678", "webchat", message_id=last), [a, b, a, b]))
     assert all(r == replies[0] for r in replies) and "编号" in joined(replies[0])
     assert len(rows(db, "SELECT id FROM resident_request WHERE sender_id = :s", s=me)) == 1
-    tracker = httpx.get(f"{b}/conversations/{me}/tracker", timeout=30).json()
+    tracker = httpx.get(scaled.stacks[1].engine_api(f"/conversations/{me}/tracker"), timeout=30).json()
     assert [e["message_id"] for e in tracker["events"] if e["event"] == "user" and e["text"] == "13812345678"] == [last]
 
 
@@ -137,3 +138,11 @@ def test_killing_one_engine_under_load_loses_no_confirmed_booking(scaled: Scaled
         assert "编号" in final, (sender, final)  # the surviving engine finished every conversation
         assert len(booked) == 1 and booked[0][0] in final, (sender, final, booked)
     print(f"retries by residents after the engine died: {sum(r for _, r in outcomes)}")
+
+
+def test_nginx_forwards_only_the_channel_webhooks(scaled: ScaledStack) -> None:
+    token = {"token": scaled.stacks[0].secrets["ENGINE_API_TOKEN"]}
+    for path in ("/status", "/model/parse", "/conversations/someone/tracker", "/model", "/"):
+        # not even with the token: the engines' API is for the private network, not the front door
+        assert httpx.get(f"{scaled.front_url}{path}", params=token, timeout=30).status_code == 404, path
+    assert joined(say(scaled.front_url, new_sender(), "居委会几点开门"))  # residents' turns still go through

@@ -27,7 +27,7 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, String, cast, delete, inspect, literal, or_, select, update
+from sqlalchemy import Connection, Engine, String, cast, delete, inspect, literal, or_, select, update
 from sqlalchemy.orm import Session
 
 from bot.models import (
@@ -122,6 +122,7 @@ def purge(
         raise ValueError("retention_days must be at least 1")
     cutoff = now.astimezone(timezone.utc) - timedelta(days=days)
     result = Purged(cutoff=cutoff, days=days)
+    _erase_for_real(session.connection())
     if tracker is not None and inspect(tracker).has_table("events"):
         result.events = _delete_events(tracker, cutoff)
         result.reviews, result.corrections = _forget_conversation_notes(session, tracker, cutoff)
@@ -143,7 +144,29 @@ def purge(
         detail=result.summary(),
     )
     session.commit()
+    for engine in {session.get_bind().engine, *([tracker] if tracker is not None else [])}:
+        _empty_sqlite_log(engine)
     return result
+
+
+def _erase_for_real(conn: Connection) -> None:
+    """SQLite may leave deleted and overwritten rows in the file's free space until it is reused:
+    have it write zeros over them instead (Debian's SQLite is built so; others, e.g. macOS's,
+    are not). A setting of this connection."""
+    if conn.dialect.name == "sqlite":
+        conn.exec_driver_sql("PRAGMA secure_delete = ON")
+
+
+def _empty_sqlite_log(engine: Engine) -> None:
+    """SQLite's write-ahead log (the -wal file) still holds earlier versions of the pages: fold it
+    into the database and empty it. Best effort: it waits at most 2 s for readers and writers (the
+    engine's turns) and is done again on the next run. PostgreSQL's autovacuum frees dead rows."""
+    if engine.dialect.name != "sqlite":
+        return
+    with engine.connect() as conn:
+        conn.exec_driver_sql("PRAGMA busy_timeout = 2000")
+        conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+        conn.exec_driver_sql("PRAGMA busy_timeout = 15000")  # as bot.db sets it for the pool
 
 
 def _rowcount(result: Any) -> int:
@@ -156,6 +179,7 @@ def _delete_events(tracker: Engine, cutoff: datetime) -> int:
     while True:
         batch = select(EVENTS.c.id).where(EVENTS.c.timestamp < moment).order_by(EVENTS.c.id).limit(EVENT_BATCH)
         with tracker.begin() as conn:
+            _erase_for_real(conn)
             count = _rowcount(conn.execute(delete(EVENTS).where(EVENTS.c.id.in_(batch))))
         deleted += count
         if count < EVENT_BATCH:
@@ -295,6 +319,7 @@ def purge_outbox(path: Path, cutoff: datetime) -> int:
     with closing(sqlite3.connect(path, timeout=10)) as db, db:
         if db.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'callback'").fetchone() is None:
             return 0
+        db.execute("PRAGMA secure_delete = ON")
         # created_at is SQLite's CURRENT_TIMESTAMP: UTC, "YYYY-MM-DD HH:MM:SS", which sorts as text
         moment = cutoff.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M:%S")
         found = db.execute("DELETE FROM callback WHERE refused IS NOT NULL AND created_at < ?", (moment,))

@@ -17,6 +17,7 @@ from sqlalchemy import Column, Engine, Float, Integer, MetaData, String, Table, 
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot import launcher
+from bot.cli import migrate
 from bot.config import tracker_database_url
 from bot.db import Base, make_engine
 from bot.models import (
@@ -393,6 +394,38 @@ def test_without_a_tracker_store_yet_the_app_data_is_still_purged(
         assert (result.events, result.callbacks) == (0, 1)
         with pytest.raises(ValueError):
             retention.purge(session, now=SATURDAY_10AM, days=0, tracker=None)
+
+
+def test_with_sqlite_what_was_purged_is_gone_from_the_files_too(clock: dict[str, Any], tmp_path: Path) -> None:
+    """Not only out of the tables: SQLite keeps deleted rows in free space and old page versions
+    in its write-ahead log unless told otherwise."""
+    database_url = f"sqlite:///{tmp_path / 'linli.db'}"
+    migrate(database_url)
+    app_engine, tracker = make_engine(database_url), make_engine(tracker_database_url(database_url))
+    RASA.create_all(tracker)
+    seeded = sessionmaker(bind=app_engine, expire_on_commit=False)
+    phone, words = "13900007777", "我住在幸福小区九号楼四零一"
+    with seeded() as session:
+        clock["now"] = OLD
+        row = taxi(session, "erased")
+        row.phone = phone
+        session.commit()
+        staff_work.move(session, row, status="已取消", note="", actor="xiaoli")
+        called = handoff.request_callback(session, sender_id="web-e", channel="socketio", phone=phone, message=words)
+        handoff.mark_called(session, called.id, actor="xiaoli")
+    add_event(tracker, "wx-erased", "user", OLD, text=words, name="inform")
+    app_file = Path(database_url.split("///", 1)[1])
+    files = [app_file, app_file.with_name("rasa_tracker.db")]
+
+    def on_disk() -> bytes:
+        return b"".join(f.read_bytes() for base in files for f in (base, Path(f"{base}-wal")) if f.exists())
+
+    assert phone.encode() in on_disk() and words.encode() in on_disk()
+    purge(seeded, tracker, [])
+    assert phone.encode() not in on_disk()
+    assert words.encode() not in on_disk()
+    app_engine.dispose()
+    tracker.dispose()
 
 
 def test_the_launchers_purge_runs_the_command_and_prints_counts(

@@ -8,15 +8,17 @@ What happens to what is older than the retention:
   conversation by conversation. Staff's notes on conversations go with them: a review once its
   conversation has no newer event, an intent correction once its message is gone (it holds the
   resident's words verbatim).
-- Closed records — taxi and stair-climber bookings done or cancelled, requests 办结/回访/撤销 —
-  acknowledged alerts and callbacks called back: anonymised, never deleted. Phone, address,
-  free text and conversation id are cleared; number, kind, category, status, satisfaction and
-  dates stay, so the dashboard's and the CSV's figures do not change. The notes staff wrote in
-  those records' status history (and the copies in the audit log) are cleared too.
+- Closed records — taxi and stair-climber bookings done or cancelled, requests 办结/回访/撤销,
+  by their last change — acknowledged alerts (by the acknowledgement) and callbacks called back
+  (by the request; no call time is kept): anonymised, never deleted. Phone, address, free text
+  and conversation id are cleared; number, kind, category, status, satisfaction and dates stay,
+  so the dashboard's figures do not change and the CSV keeps a line per record. The notes staff
+  wrote in those records' status history (and the copies in the audit log) are cleared too.
 - Staff sign-in attempts (name and network address): deleted; only the last 15 minutes count.
 - Callbacks an action server's outbox kept because the app refused them: deleted.
 Open records, waiting callbacks, unacknowledged alerts and anything newer are never touched.
-Every run writes one audit row with its counts; a second run finds nothing more to do.
+Every run writes one audit row with its counts; a second run finds nothing more to do. With
+SQLite the rows are gone from the files too, not only from the tables (see _erase_for_real).
 """
 
 import sqlite3
@@ -56,13 +58,14 @@ _IN_CHUNK = 500  # values per IN (…) list, well under SQLite's limit
 @dataclass(frozen=True)
 class RecordRule:
     model: Any
-    closed: tuple[str, ...]  # statuses after which nothing more happens to the record
+    closed: tuple[str, ...]  # the record is finished or cancelled
     cleared: dict[str, str | None]  # personal fields and what they become
 
 
 RECORDS: dict[str, RecordRule] = {
-    # pickup is usually the resident's home; the car's plate and the provider's reference lead back
-    # to the ride. Kept: time, passengers, help needed (轮椅/需要搀扶), urgent, status.
+    # pickup is usually the resident's home, destination often a hospital; the car's plate and
+    # the provider's reference lead back to the ride. Kept: time, passengers, help needed
+    # (轮椅/需要搀扶, a category), urgent, status.
     "taxi": RecordRule(
         TaxiBooking,
         ("已完成", "已取消"),

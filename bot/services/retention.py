@@ -13,7 +13,8 @@ What happens to what is older than the retention:
   (by the request; no call time is kept): anonymised, never deleted. Phone, address, free text
   and conversation id are cleared; number, kind, category, status, satisfaction and dates stay,
   so the dashboard's figures do not change and the CSV keeps a line per record. The notes staff
-  wrote in those records' status history (and the copies in the audit log) are cleared too.
+  wrote in those records' status history (and the copies in the audit log) are cleared too, and
+  the audit log's older views of conversations no longer say which conversation.
 - Staff sign-in attempts (name and network address): deleted; only the last 15 minutes count.
 - Callbacks an action server's outbox kept because the app refused them: deleted.
 Open records, waiting callbacks, unacknowledged alerts and anything newer are never touched.
@@ -99,6 +100,7 @@ class Purged:
     climber: int = 0
     request: int = 0
     notes: int = 0
+    audit: int = 0
     sign_ins: int = 0
     outbox: int = 0
 
@@ -109,7 +111,7 @@ class Purged:
             f"{self.corrections} intent corrections, {self.sign_ins} sign-in attempts, "
             f"{self.outbox} refused outbox callbacks; anonymised {self.taxi} taxi bookings, "
             f"{self.climber} stair-climber bookings, {self.request} requests, {self.alerts} alerts, "
-            f"{self.callbacks} callbacks; cleared {self.notes} staff notes"
+            f"{self.callbacks} callbacks; cleared {self.notes} staff notes and {self.audit} audit entries' details"
         )
 
 
@@ -132,9 +134,19 @@ def purge(
     result.callbacks = _anonymise_callbacks(session, cutoff)
     result.alerts = _anonymise_alerts(session, cutoff)
     for kind, rule in RECORDS.items():
-        changed, notes = _anonymise_records(session, kind, rule, cutoff)
+        changed, notes, entries = _anonymise_records(session, kind, rule, cutoff)
         setattr(result, kind, changed)
         result.notes += notes
+        result.audit += entries
+    # who looked at a conversation stays in the audit log, not which one (a WeChat id is the openid)
+    result.audit += _rowcount(
+        session.execute(
+            update(AuditEntry)
+            .where(AuditEntry.object_kind == "conversation", AuditEntry.at < cutoff, AuditEntry.object_id != "")
+            .values(object_id=""),
+            execution_options={"synchronize_session": False},
+        )
+    )
     result.sign_ins = _rowcount(session.execute(delete(LoginAttempt).where(LoginAttempt.at < cutoff)))
     for path in outboxes:
         result.outbox += purge_outbox(path, cutoff)
@@ -264,8 +276,8 @@ def _anonymise_alerts(session: Session, cutoff: datetime) -> int:
     return _rowcount(session.execute(statement, execution_options={"synchronize_session": False}))
 
 
-def _anonymise_records(session: Session, kind: str, rule: RecordRule, cutoff: datetime) -> tuple[int, int]:
-    """(records anonymised, staff notes cleared) for one kind of booking or request."""
+def _anonymise_records(session: Session, kind: str, rule: RecordRule, cutoff: datetime) -> tuple[int, int, int]:
+    """(records anonymised, status notes cleared, audit entries cut) for one kind of booking or request."""
     model = rule.model
     old_and_closed = (model.status.in_(rule.closed), model.updated_at < cutoff)
     still_personal = or_(
@@ -305,13 +317,14 @@ def _anonymise_records(session: Session, kind: str, rule: RecordRule, cutoff: da
             AuditEntry.action.in_(("status", "dispatch")),
         )
     )
+    cut = 0
     for entry in entries:
         kept = entry.detail.split(" ", 1)[0] if entry.action == "status" else ""
         if entry.detail != kept:
-            notes += entry.detail.strip() != kept  # "已办结 " held no note
+            cut += entry.detail.strip() != kept  # "已办结 " held no note
             entry.detail = kept
     session.flush()
-    return changed, notes
+    return changed, notes, cut
 
 
 def purge_outbox(path: Path, cutoff: datetime) -> int:

@@ -33,7 +33,7 @@ from bot.models import (
     StatusChange,
     TaxiBooking,
 )
-from bot.services import alerts, handoff, records, resident_requests, retention, staff_work, stair_climber
+from bot.services import alerts, audit, handoff, records, resident_requests, retention, staff_work, stair_climber
 from tests.app.conftest import SATURDAY_10AM
 
 DAYS = 180
@@ -210,6 +210,7 @@ def build(session_factory: sessionmaker[Session], tracker: Engine, clock: dict[s
             phone=PHONE,
         ).id
         session.add(LoginAttempt(username="xiaoli", client="10.0.0.7", succeeded=False))
+        audit.record(session, actor="xiaoli", action="view", kind="conversation", object_id="wx-gone")
         session.commit()
 
         clock["now"] = RECENT
@@ -224,6 +225,7 @@ def build(session_factory: sessionmaker[Session], tracker: Engine, clock: dict[s
         handoff.mark_called(session, recent_call.id, actor="xiaoli")
         made["callback_recent"] = recent_call.id
         session.add(LoginAttempt(username="xiaoli", client="10.0.0.7", succeeded=True))
+        audit.record(session, actor="xiaoli", action="view", kind="conversation", object_id="wx-back")
         session.commit()
 
         # Conversations: "wx-gone" only long ago; "wx-back" long ago and again lately.
@@ -279,9 +281,9 @@ def test_old_closed_data_goes_open_and_recent_data_stays(
     assert (result.events, result.reviews, result.corrections) == (4, 1, 2)
     assert (result.taxi, result.climber, result.request, result.alerts, result.callbacks) == (1, 1, 1, 1, 1)
     assert (result.sign_ins, result.outbox) == (1, 1)
-    # notes cleared: taxi (dispatch note, 已完成 note; audit: dispatch, 已完成), request (处理中 and
-    # 已回访 notes; audit: 处理中, 已回访)
-    assert result.notes == 8
+    # status notes: the taxi's dispatch and 已完成, the request's 处理中 and 已回访; their copies in
+    # the audit log, and the old view of a conversation
+    assert (result.notes, result.audit) == (4, 5)
 
     assert event_ids(tracker) == made["events_kept"]
     with seeded() as session:
@@ -353,6 +355,10 @@ def test_old_closed_data_goes_open_and_recent_data_stays(
             assert session.get_one(Alert, made[key]).phone == PHONE
 
         assert [a.succeeded for a in session.scalars(select(LoginAttempt))] == [True]
+        views = session.scalars(
+            select(AuditEntry).where(AuditEntry.object_kind == "conversation").order_by(AuditEntry.id)
+        )
+        assert [(v.actor, v.object_id) for v in views] == [("xiaoli", ""), ("xiaoli", "wx-back")]
     assert outbox_keys(outbox) == ["refused-recent", "waiting-old"]
 
 

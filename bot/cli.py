@@ -1,4 +1,5 @@
-"""Command line: `python -m bot.cli migrate | load-content [--overwrite] | create-admin NAME | serve`."""
+"""Command line: `python -m bot.cli migrate | load-content [--overwrite] | create-admin NAME |
+purge-old-data [--outbox FILE] | serve`."""
 
 import argparse
 import logging
@@ -47,6 +48,21 @@ def create_admin(username: str, display_name: str) -> None:
     print(f"admin {username} created")
 
 
+def purge_old_data(outboxes: list[Path]) -> None:
+    """Residents' data older than RETENTION_DAYS deleted or anonymised (bot/services/retention.py)."""
+    from bot import clock
+    from bot.db import get_sessionmaker
+    from bot.services import retention
+    from bot.services.conversations import tracker_engine
+
+    days = get_settings().retention_days
+    if days < 1:
+        raise SystemExit(f"nothing purged: RETENTION_DAYS must be at least 1, not {days}")
+    with get_sessionmaker()() as session:
+        result = retention.purge(session, now=clock.utcnow(), days=days, tracker=tracker_engine(), outboxes=outboxes)
+    print(result.summary(), flush=True)
+
+
 def serve() -> None:
     import uvicorn
 
@@ -75,6 +91,12 @@ def main() -> None:
     admin = sub.add_parser("create-admin", help="create a staff admin (password from LINLI_ADMIN_PASSWORD or asked)")
     admin.add_argument("username")
     admin.add_argument("--name", default="", help="name shown in the console")
+    purge = sub.add_parser(
+        "purge-old-data", help="delete or anonymise residents' data older than RETENTION_DAYS (default 180)"
+    )
+    purge.add_argument(
+        "--outbox", type=Path, action="append", default=[], help="an action server's outbox file (repeatable)"
+    )
     sub.add_parser("serve", help="run the app (port 8000)")
     args = parser.parse_args()
     if args.command == "migrate":
@@ -83,6 +105,8 @@ def main() -> None:
         load_content(args.file or get_settings().content_file, args.overwrite)
     elif args.command == "create-admin":
         create_admin(args.username, args.name)
+    elif args.command == "purge-old-data":
+        purge_old_data(args.outbox)
     elif args.command == "serve":
         serve()
 

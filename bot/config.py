@@ -33,6 +33,10 @@ class Settings(BaseSettings):
     engine_url: str = "http://127.0.0.1:5005"
     # Where Rasa keeps conversations; empty = derived from database_url (see tracker_database_url).
     tracker_database_url: str = ""
+    # Residents' personal data is kept this many days after a record's last change (conversations:
+    # after each message); then `python -m bot.cli purge-old-data` (run daily by `make run`)
+    # deletes or anonymises it. See bot/services/retention.py.
+    retention_days: int = 180
 
     def tracker_url(self) -> str:
         """SQLAlchemy URL of Rasa's tracker store, which the staff console reads."""

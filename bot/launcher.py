@@ -9,6 +9,7 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
@@ -167,6 +168,16 @@ class Stack:
         """Each process gets only the secrets it uses."""
         return {name: self.secrets[name] for name in names}
 
+    def purge_old_data(self, outboxes: list[Path] | None = None) -> subprocess.Popen[bytes]:
+        """Residents' data past the retention deleted or anonymised (bot/services/retention.py), in
+        the background: a long first purge must not hold up restarting a crashed process."""
+        boxes = [self.outbox] if outboxes is None else outboxes
+        return subprocess.Popen(
+            [str(APP_PYTHON), "-m", "bot.cli", "purge-old-data", *(a for b in boxes for a in ("--outbox", str(b)))],
+            env=self.environment(),
+            cwd=PROJECT_ROOT,
+        )
+
     def _spawn(self, name: str, args: list[str], **own_env: str) -> None:
         self.log_dir.mkdir(parents=True, exist_ok=True)
         log = open(self.log_dir / f"{name}.log", "ab")  # noqa: SIM115 (the child owns it)
@@ -298,15 +309,37 @@ def voice_note() -> str:
 
 RESTARTS_ALLOWED = 3  # crashes within RESTART_WINDOW seconds
 RESTART_WINDOW = 300
+PURGE_EVERY = 24 * 3600.0
+
+
+@dataclass
+class Daily:
+    """Starts `job` on the first tick, then on the first tick `every` seconds after the last
+    start, never while the last one is still running (the daily purge of old data)."""
+
+    job: Callable[[], subprocess.Popen[bytes]]
+    every: float = PURGE_EVERY
+    running: subprocess.Popen[bytes] | None = None
+    started_at: float | None = None
+
+    def tick(self) -> None:
+        if self.running is not None and self.running.poll() is None:
+            return
+        if self.started_at is None or time.monotonic() - self.started_at >= self.every:
+            self.running, self.started_at = self.job(), time.monotonic()
 
 
 def supervise(stack: Stack, stop: "StopRequest") -> int:
     """Until a stop is requested: a crashed process is started again — residents hear an apology
     for the turn it took down and carry on, their conversations being in the tracker store. One
-    that keeps crashing is broken, not unlucky: then everything stops (exit 1)."""
+    that keeps crashing is broken, not unlucky: then everything stops (exit 1). Residents' data
+    past the retention is purged at start and then every day."""
     exit_code = 0
     restarts: list[float] = []
+    purge = Daily(stack.purge_old_data)
+    purge.tick()  # at start, then every day
     while not stop.received:
+        purge.tick()
         for name, process in list(stack.processes.items()):
             if process.poll() is None:
                 continue

@@ -21,7 +21,7 @@ from pathlib import Path
 
 from bot import installation_secrets
 from bot.config import PROJECT_ROOT, get_settings
-from bot.launcher import Stack, StopRequest, port_in_use, started
+from bot.launcher import Daily, Stack, StopRequest, port_in_use, started
 
 NGINX = "/usr/sbin/nginx"
 
@@ -221,7 +221,10 @@ def main() -> int:
             "Ctrl-C stops everything.\n",
             flush=True,
         )
+        # residents' data past the retention, at start and then every day (one app, one database)
+        purge = Daily(lambda: scaled.stacks[0].purge_old_data([stack.outbox for stack in scaled.stacks]))
         while not stop.received:
+            purge.tick()
             time.sleep(0.5)
     finally:
         print("stopping …")

@@ -10,6 +10,7 @@ PY311 ?= $(call find_python,python3.11 $(wildcard /root/.pyenv/versions/3.11.*/b
 
 RASA_VENV := .venvs/rasa
 APP_VENV := .venvs/app
+AUDIT_VENV := .venvs/audit
 RASA := $(RASA_VENV)/bin/rasa
 APP_PY := $(APP_VENV)/bin/python
 MODEL := models/linli.tar.gz
@@ -26,7 +27,7 @@ export TF_CPP_MIN_LOG_LEVEL := 2
 export SQLALCHEMY_SILENCE_UBER_WARNING := 1
 export PYTHONPATH := $(CURDIR)
 
-.PHONY: run test install train lint bench nlu-eval clean browser voice-model kiosk-headless scale-out
+.PHONY: run test install train lint bench nlu-eval clean browser voice-model kiosk-headless scale-out audit
 
 install: $(RASA_VENV)/.installed $(APP_VENV)/.installed
 
@@ -101,6 +102,21 @@ nlu-eval: install $(MODEL)
 
 bench: install $(MODEL)
 	$(APP_PY) bench/run_all.py
+
+# Known advisories of both locks, by pip-audit in a small venv of its own (requirements/audit.lock), so
+# neither the engine's nor the app's environment changes. Not part of `make test`: it needs an advisory
+# service on the network (AUDIT_SERVICE=pypi or osv). It fails, with one line saying nothing was
+# checked, when the service does not answer; and on an advisory that requirements/audit-accepted.txt
+# does not accept, or a pin it could not check (requirements/audit.py: exit 2, resp. 1).
+AUDIT_SERVICE ?= pypi
+$(AUDIT_VENV)/.installed: requirements/audit.lock
+	rm -rf $(AUDIT_VENV) && $(PY311) -m venv $(AUDIT_VENV)
+	$(AUDIT_VENV)/bin/pip install -q --upgrade pip
+	$(AUDIT_VENV)/bin/pip install -q -r requirements/audit.lock
+	touch $@
+
+audit: $(AUDIT_VENV)/.installed
+	AUDIT_SERVICE=$(AUDIT_SERVICE) $(AUDIT_VENV)/bin/python requirements/audit.py requirements/rasa.lock requirements/app.lock
 
 clean:
 	rm -rf .venvs models results .run

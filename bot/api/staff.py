@@ -21,7 +21,7 @@ from bot import clock
 from bot.api import csrf
 from bot.api.deps import SessionDep
 from bot.config import PROJECT_ROOT, get_settings
-from bot.models import StaffSession, StaffUser
+from bot.models import StaffUser
 from bot.services import records, staff_auth
 from bot.services.conversations import INTENT_LABELS
 
@@ -79,11 +79,8 @@ def device_id(request: Request) -> str:
     value = request.cookies.get(cookie_name(request, DEVICE_COOKIE), "")
     if 16 <= len(value) <= 64 and value.replace("-", "").replace("_", "").isalnum():
         return value
-    return str(request.state.new_device) if hasattr(request.state, "new_device") else _new_device(request)
-
-
-def _new_device(request: Request) -> str:
-    request.state.new_device = staff_auth.new_device_id()
+    if not hasattr(request.state, "new_device"):  # the same new id for the attempt and the cookie
+        request.state.new_device = staff_auth.new_device_id()
     return str(request.state.new_device)
 
 
@@ -94,7 +91,6 @@ def current_staff(request: Request, session: SessionDep) -> StaffUser:
     found = staff_auth.session_user(session, raw=raw, now=clock.now()) if raw else None
     if found is None:
         raise NotSignedIn()
-    request.state.staff_session = found[0]
     return found[1]
 
 
@@ -106,11 +102,6 @@ def current_admin(user: Annotated[StaffUser, Depends(current_staff)]) -> StaffUs
 
 StaffDep = Annotated[StaffUser, Depends(current_staff)]
 AdminDep = Annotated[StaffUser, Depends(current_admin)]
-
-
-def current_session(request: Request) -> StaffSession | None:
-    found = getattr(request.state, "staff_session", None)
-    return found if isinstance(found, StaffSession) else None
 
 
 def sign_in(request: Request, response: Response, session: SessionDep, user: StaffUser, now: datetime) -> Response:

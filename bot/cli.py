@@ -76,8 +76,16 @@ def serve() -> None:
         raise SystemExit(f"the app does not start: {exc}") from exc
     logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     install_log_masking()
+    # proxy_headers=False: uvicorn would otherwise believe X-Forwarded-For from any loopback
+    # client; the app itself believes it only from TRUSTED_PROXIES (bot/api/main.py).
     uvicorn.run(
-        "bot.api.main:create_app", factory=True, host=settings.app_host, port=settings.app_port, log_config=None
+        "bot.api.main:create_app",
+        factory=True,
+        host=settings.app_host,
+        port=settings.app_port,
+        log_config=None,
+        proxy_headers=False,
+        server_header=False,
     )
 
 

@@ -41,7 +41,7 @@ def now() -> datetime:
 
 
 def timestamp() -> float:
-    """Now as seconds since the epoch (the staff session cookie keeps its sign-in time so)."""
+    """Now as seconds since the epoch."""
     return utcnow().timestamp()
 
 

@@ -1,8 +1,10 @@
 """One settings object for the app process, read from the environment (and `.env` if present)."""
 
+import ipaddress
 from functools import lru_cache
 from pathlib import Path
 
+from pydantic import field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -29,6 +31,10 @@ class Settings(BaseSettings):
     # several app processes must share it) and how long a sign-in lasts.
     session_secret: str = ""
     session_hours: float = 8
+    # Reverse proxies whose X-Forwarded-For / X-Forwarded-Proto the app believes: comma-separated
+    # addresses or networks ("127.0.0.1", "10.0.0.0/24"). Empty: none — the address that connects
+    # is the client's, and the scheme is the connection's own.
+    trusted_proxies: str = ""
     # The Rasa engine, for the chat page's messages (the page talks to the app, the app to the engine).
     engine_url: str = "http://127.0.0.1:5005"
     # Where Rasa keeps conversations; empty = derived from database_url (see tracker_database_url).
@@ -37,6 +43,17 @@ class Settings(BaseSettings):
     # after each message); then `python -m bot.cli purge-old-data` (run daily by `make run`)
     # deletes or anonymises it. See bot/services/retention.py.
     retention_days: int = 180
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _proxies(cls, value: str) -> str:
+        for item in (part.strip() for part in value.split(",")):
+            if item:  # a typo must not silently trust nobody, or "*" everybody
+                ipaddress.ip_network(item, strict=False)
+        return value
+
+    def trusted_proxy_list(self) -> list[str]:
+        return [part.strip() for part in self.trusted_proxies.split(",") if part.strip()]
 
     def tracker_url(self) -> str:
         """SQLAlchemy URL of Rasa's tracker store, which the staff console reads."""

@@ -285,15 +285,50 @@ class StaffUser(Base):
 
 
 class LoginAttempt(Base):
-    """Failed and good sign-ins, kept in the database so every app process sees the same count."""
+    """Every sign-in whose password was checked, good or bad: the record of who tried, from where
+    and from which browser (`device`, the browser's device cookie; "" when it had none). A good
+    one from a browser makes that browser a known device of the account (staff_auth)."""
 
     __tablename__ = "login_attempt"
 
     id: Mapped[int] = mapped_column(primary_key=True)
     username: Mapped[str] = mapped_column(String(64), index=True)
     client: Mapped[str] = mapped_column(String(64), default="")
+    device: Mapped[str] = mapped_column(String(64), default="", index=True)
     succeeded: Mapped[bool] = mapped_column(Boolean, default=False)
     at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)
+
+
+class LoginThrottle(Base):
+    """How long sign-in attempts of one kind must wait: one row per account ("user:…"), per
+    network source ("source:…") and per known browser ("device:…"). In the database, so every app
+    process sees the same waits; claimed with one conditional UPDATE, so parallel guesses cannot
+    all slip through the same opening (staff_auth)."""
+
+    __tablename__ = "login_throttle"
+
+    key: Mapped[str] = mapped_column(String(160), primary_key=True)
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+    next_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)  # no attempt before this
+    last_failure_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class StaffSession(Base):
+    """A sign-in to the staff console. The browser's cookie carries a random id; only its SHA-256
+    is kept here, so a copy of this table signs no one in. Ended by sign-out, a password change or
+    reset, deactivating the account, or SESSION_HOURS after it began."""
+
+    __tablename__ = "staff_session"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    id_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("staff_user.id"), index=True)
+    client: Mapped[str] = mapped_column(String(64), default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    end_reason: Mapped[str] = mapped_column(String(16), default="")  # logout | password | deactivated | expired
 
 
 class AuditEntry(Base):

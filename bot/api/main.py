@@ -5,11 +5,14 @@ from fastapi import Depends, FastAPI
 from fastapi.staticfiles import StaticFiles
 from fastapi_offline import FastAPIOffline
 from starlette.middleware.sessions import SessionMiddleware
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
+from bot.api.csrf import SameOriginOnly
 from bot.api.deps import require_service_token
 from bot.api.nul_guard import NulGuard
 from bot.api.routes import bookings, chat, conversation, forms, health, kiosk, knowledge, staff_api, staff_pages
-from bot.api.staff import NotAllowed, NotSignedIn, not_allowed, not_signed_in
+from bot.api.security_headers import SecurityHeaders
+from bot.api.staff import CrossSite, NotAllowed, NotSignedIn, cross_site, not_allowed, not_signed_in
 from bot.config import PROJECT_ROOT, get_settings
 from bot.installation_secrets import require
 
@@ -20,16 +23,24 @@ def create_app() -> FastAPI:
     app = FastAPIOffline(title="邻里助手 API", version="0.2.0")
     settings = get_settings()
     require({"SERVICE_TOKEN": settings.service_token, "SESSION_SECRET": settings.session_secret})
+    # Only the one-time notices the pages show after a redirect ("已保存。") live in this signed
+    # cookie; who is signed in is kept on the server (bot/api/staff.py).
     app.add_middleware(
         SessionMiddleware,
         secret_key=settings.session_secret,
-        session_cookie="linli_staff",
-        max_age=int(settings.session_hours * 3600),
+        session_cookie="linli_flash",
+        max_age=None,
         same_site="strict",
     )
     app.add_middleware(NulGuard)
+    app.add_middleware(SameOriginOnly)
+    app.add_middleware(SecurityHeaders)
+    # Outermost, so everything inside sees the real client address and scheme: X-Forwarded-For
+    # and X-Forwarded-Proto are believed only from TRUSTED_PROXIES (none by default).
+    app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=settings.trusted_proxy_list())
     app.add_exception_handler(NotSignedIn, not_signed_in)
     app.add_exception_handler(NotAllowed, not_allowed)
+    app.add_exception_handler(CrossSite, cross_site)
     app.mount("/static", StaticFiles(directory=PROJECT_ROOT / "bot" / "web" / "static"), name="static")
     app.include_router(health.router)
     protected = [Depends(require_service_token)]

@@ -84,6 +84,8 @@ def client(seeded: sessionmaker[Session]) -> Iterator[TestClient]:
     app.dependency_overrides[deps.get_session] = session_override
     with TestClient(app) as test_client:
         test_client.headers["Authorization"] = f"Bearer {get_settings().service_token}"
+        # As a browser on the console's own pages sends it (bot/api/csrf.py refuses other origins).
+        test_client.headers["Origin"] = str(test_client.base_url)
         yield test_client
 
 

@@ -128,7 +128,10 @@ def staff(stack: Stack, db: Engine) -> Iterator[httpx.Client]:
     """An HTTP client signed in to the staff console of the running app, as an admin."""
     with Session(db) as session:
         staff_auth.create_user(session, username="tester", password=STAFF_PASSWORD, role="admin", display_name="测试员")
-    client = httpx.Client(base_url=stack.urls["app"], timeout=30, follow_redirects=True)
+    # Origin: as the console's own pages send it (state changes from anywhere else are refused)
+    client = httpx.Client(
+        base_url=stack.urls["app"], timeout=30, follow_redirects=True, headers={"Origin": stack.urls["app"]}
+    )
     response = client.post("/staff/login", data={"username": "tester", "password": STAFF_PASSWORD})
     assert response.status_code == 200 and "测试员" in response.text, response.text[:300]
     yield client

@@ -50,10 +50,10 @@ def test_the_page_streams_the_microphone_and_speaks_the_reply(mic_browser: Brows
     expect(page.get_by_role("button", name="按一下说话")).to_be_enabled()
     page.get_by_role("button", name="按一下说话").click()
     # a live caption while listening (counted by the page: it may last only a moment), then the end
-    page.wait_for_function("window.linli.partials >= 1", timeout=30_000)
+    page.wait_for_function("() => window.linli.partials >= 1", timeout=30_000)
     expect(page.locator("#caption")).to_contain_text("您说", timeout=30_000)
-    page.wait_for_function("window.linli.replies >= 1", timeout=30_000)
-    page.wait_for_function("window.linli.played >= 1", timeout=30_000)
+    page.wait_for_function("() => window.linli.replies >= 1", timeout=30_000)
+    page.wait_for_function("() => window.linli.played >= 1", timeout=30_000)
     assert page.locator("#reply").inner_text().strip()
     SHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SHOTS / "kiosk_voice.png"))
@@ -65,7 +65,7 @@ def test_a_stair_climber_is_booked_by_touch_alone(mic_browser: Browser, stack: S
     direction, the soonest free slot, the purpose, and 对 on the confirmation screen."""
     page = mic_browser.new_page(viewport={"width": 1280, "height": 1024}, locale="zh-CN")
     page.goto(f"{stack.urls['app']}/kiosk/?kiosk=lobby-touch")
-    session = page.wait_for_function("window.linli.session").json_value()
+    session = page.wait_for_function("() => window.linli.session").json_value()
     page.get_by_role("button", name="约爬楼机").click()
     expect(page.locator("#reply")).to_contain_text("手机号码", timeout=30_000)
     expect(page.locator("#menu")).to_be_hidden()  # the pad takes the screen

@@ -154,3 +154,110 @@ def test_resident_chat_page_on_a_phone(browser: Browser, stack: Stack) -> None:
     SHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SHOTS / "chat_360px.png"), full_page=True)
     context.close()
+
+
+# --- what the browser is told (bot/api/security_headers.py, bot/api/csrf.py) ---------------------
+
+WATCH_CSP = """
+window.__csp = [];
+document.addEventListener("securitypolicyviolation",
+  (e) => window.__csp.push(`${e.violatedDirective} ${e.blockedURI}`));
+"""
+
+
+def csp_watch(page: Page) -> list[str]:
+    """Every Content-Security-Policy complaint on this page: console messages and the DOM's events."""
+    complaints: list[str] = []
+    page.on("console", lambda m: complaints.append(m.text) if "Content Security Policy" in m.text else None)
+    page.add_init_script(WATCH_CSP)
+    return complaints
+
+
+def violations(page: Page, complaints: list[str]) -> list[str]:
+    return complaints + list(page.evaluate("window.__csp || []"))
+
+
+def test_console_pages_load_with_no_csp_violation(browser: Browser, stack: Stack, staff: httpx.Client) -> None:
+    context = browser.new_context(base_url=stack.urls["app"], locale="zh-CN")
+    page = context.new_page()
+    complaints = csp_watch(page)
+    page.goto("/staff/login")
+    page.get_by_label("用户名").fill("tester")
+    page.get_by_label("密码").fill(STAFF_PASSWORD)
+    page.get_by_role("button", name="登录").click()
+    expect(page.locator(".card.chart svg")).to_have_count(4)  # the charts, each with its nonced <style>
+    title = page.locator(".card.chart svg .title").first
+    assert title.evaluate("e => getComputedStyle(e).fontSize") == "20px"  # the chart's own style applied
+    seen = []
+    for path in ("/staff/conversations", "/staff/requests", "/staff/callbacks", "/staff/taxi", "/staff/climber",
+                 "/staff/content", "/staff/unanswered", "/staff/users", "/staff/password", "/staff/"):  # fmt: skip
+        page.goto(path)
+        expect(page.locator("header .brand")).to_be_visible()
+        seen += violations(page, complaints)
+    page.wait_for_timeout(5500)  # one alerts poll (staff.js: fetch to the same origin)
+    assert seen + violations(page, complaints) == []
+    context.close()
+
+
+def test_resident_chat_kiosk_and_docs_load_with_no_csp_violation(browser: Browser, stack: Stack) -> None:
+    context = browser.new_context(base_url=stack.urls["app"], locale="zh-CN")
+    page = context.new_page()
+    complaints = csp_watch(page)
+    page.goto("/chat/")
+    page.get_by_label("输入消息").fill("居委会几点开门")
+    page.get_by_role("button", name="发送").click()
+    expect(page.locator(".bubble.bot").last).to_contain_text("居委会")
+    assert violations(page, complaints) == [], "chat"
+    page.goto("/kiosk/?kiosk=lobby-1")
+    expect(page.get_by_role("button", name="按一下说话")).to_be_enabled()  # the WebSocket is open
+    page.get_by_role("button", name="办事时间").click()
+    page.wait_for_function("() => window.linli.replies >= 1", timeout=30_000)
+    assert violations(page, complaints) == [], "kiosk"
+    page.goto("/docs")
+    expect(page.locator(".swagger-ui .info .title")).to_contain_text("邻里助手 API")
+    assert violations(page, complaints) == [], "docs"
+    page.goto("/redoc")
+    expect(page.locator("h1").first).to_contain_text("邻里助手 API", timeout=20_000)
+    # ReDoc's bundle shows its maker's logo from cdn.redoc.ly: refused, as any CDN must be (the
+    # app runs offline); nothing of the docs themselves is.
+    assert [v for v in violations(page, complaints) if "cdn.redoc.ly/redoc/logo-mini.svg" not in v] == [], "redoc"
+    context.close()
+
+
+ATTACKER = "http://attacker.test"
+
+
+def test_another_site_can_neither_frame_the_console_nor_post_to_it(
+    console: Page, stack: Stack, staff: httpx.Client
+) -> None:
+    """A page from another site, opened in the signed-in browser (Playwright serves it)."""
+    app = stack.urls["app"]
+    before = staff.get("/api/policies/反诈骗", headers={"Authorization": f"Bearer {_service_token()}"}).json()
+    console.route(
+        f"{ATTACKER}/**",
+        lambda route: route.fulfill(
+            content_type="text/html; charset=utf-8",
+            body=f"""<!doctype html><meta charset="utf-8">
+            <iframe id="framed" src="{app}/staff/"></iframe>
+            <form id="f" method="post" action="{app}/staff/content/policy/%E5%8F%8D%E8%AF%88%E9%AA%97">
+            <input name="answer" value="把钱转到安全账户"></form>""",
+        ),
+    )
+    console.goto(f"{ATTACKER}/prize.html")
+    for _ in range(100):  # the frame ends on Chromium's error page: refused by frame-ancestors 'none'
+        if any(frame.url.startswith("chrome-error://") for frame in console.frames):
+            break
+        console.wait_for_timeout(100)
+    assert [frame.url for frame in console.frames[1:]] == ["chrome-error://chromewebdata/"]
+    console.evaluate("document.getElementById('f').submit()")
+    expect(console.locator("body")).to_contain_text("已拒绝", timeout=10_000)
+    after = staff.get("/api/policies/反诈骗", headers={"Authorization": f"Bearer {_service_token()}"}).json()
+    assert after["answer"] == before["answer"]
+    console.goto("/staff/")  # the console itself goes on working
+    expect(console.get_by_text("测试员")).to_be_visible()
+
+
+def _service_token() -> str:
+    from bot.config import get_settings
+
+    return get_settings().service_token

@@ -11,7 +11,18 @@ from fastapi.responses import PlainTextResponse, Response
 from sqlalchemy import select
 
 from bot.api.deps import NowDep, SessionDep
-from bot.api.staff import SHANGHAI, AdminDep, StaffDep, page, redirect, sign_in
+from bot.api.security_headers import csp_nonce
+from bot.api.staff import (
+    SHANGHAI,
+    AdminDep,
+    StaffDep,
+    client_address,
+    device_id,
+    page,
+    redirect,
+    sign_in,
+    sign_out,
+)
 from bot.models import ClimberBooking, ConversationReview, Facility, Policy, ResidentRequest, StaffUser, TaxiBooking
 from bot.services import (
     audit,
@@ -48,9 +59,17 @@ FLAGS = {
 # --- sign in ----------------------------------------------------------------------------------
 
 
+def _after_login(target: str) -> str:
+    return target if target.startswith("/staff/") and not target.startswith("/staff/login") else "/staff/"
+
+
+def _wait_words(seconds: int) -> str:
+    return f"{seconds}秒" if seconds < 60 else f"{-(-seconds // 60)}分钟"
+
+
 @router.get("/login")
 def login_page(request: Request, next: str = "/staff/") -> Response:
-    return page(request, "login.html", None, title="登录", next=next)
+    return page(request, "login.html", None, title="登录", next=_after_login(next))
 
 
 @router.post("/login")
@@ -62,21 +81,58 @@ def login(
     password: Annotated[str, Form(max_length=200)],
     next: Annotated[str, Form(max_length=500)] = "/staff/",
 ) -> Response:
-    client = request.client.host if request.client else ""
+    target = _after_login(next)
+    again = "/staff/login" if target == "/staff/" else f"/staff/login?next={quote(target)}"
     try:
-        user = staff_auth.authenticate(session, username=username, password=password, client=client, now=now)
-    except staff_auth.LoginLocked:
-        return redirect(request, "/staff/login", "登录失败次数太多，请15分钟后再试。", error=True)
+        user = staff_auth.authenticate(
+            session, username=username, password=password, client=client_address(request),
+            device=device_id(request), now=now,
+        )  # fmt: skip
+    except staff_auth.TryLater as wait:
+        return redirect(request, again, f"请稍等{_wait_words(wait.seconds)}再试。", error=True)
     if user is None:
-        return redirect(request, "/staff/login", "用户名或密码不对。", error=True)
-    sign_in(request, user)
-    return redirect(request, next if next.startswith("/staff/") else "/staff/")
+        return redirect(request, again, "用户名或密码不对。", error=True)
+    request.session.clear()  # nothing from before the sign-in is carried over
+    return sign_in(request, redirect(request, target), session, user, now)
 
 
 @router.post("/logout")
-def logout(request: Request) -> Response:
+def logout(request: Request, session: SessionDep, now: NowDep) -> Response:
     request.session.clear()
-    return redirect(request, "/staff/login", "已经退出。")
+    return sign_out(request, redirect(request, "/staff/login", "已经退出。"), session, now)
+
+
+@router.get("/password")
+def password_page(request: Request, user: StaffDep) -> Response:
+    return page(
+        request, "password.html", user, title="改密码", nav="/staff/password", min_length=staff_auth.MIN_PASSWORD
+    )
+
+
+@router.post("/password")
+def change_password(
+    request: Request,
+    user: StaffDep,
+    session: SessionDep,
+    now: NowDep,
+    current: Annotated[str, Form(max_length=200)],
+    new: Annotated[str, Form(max_length=200)],
+    again: Annotated[str, Form(max_length=200)],
+) -> Response:
+    if new != again:
+        return redirect(request, "/staff/password", "两次输入的新密码不一样。", error=True)
+    try:
+        staff_auth.change_password(
+            session, user=user, current=current, new=new, client=client_address(request), device=device_id(request),
+            now=now,
+        )  # fmt: skip
+    except staff_auth.TryLater as wait:
+        return redirect(request, "/staff/password", f"请稍等{_wait_words(wait.seconds)}再试。", error=True)
+    except staff_auth.AccountError as exc:
+        return redirect(request, "/staff/password", str(exc), error=True)
+    # Every session of the account has ended; this browser gets a fresh one.
+    done = redirect(request, "/staff/", "密码已改好。在别处登录的都已退出。")
+    return sign_in(request, done, session, user, now)
 
 
 # --- dashboard --------------------------------------------------------------------------------
@@ -98,13 +154,18 @@ def dashboard(request: Request, user: StaffDep, session: SessionDep, now: NowDep
             booked[name][records.as_utc(created).astimezone(SHANGHAI).date()] += 1
     requests = list(session.scalars(select(ResidentRequest)))
     open_requests = [r for r in requests if r.status not in staff_work.CLOSED]
+    nonce = csp_nonce(request)
     chart_list = [
-        charts.bars("每天对话数（近两周）", labels, {"对话": [stats.per_day[d] for d in days]}),
-        charts.pie("对话渠道", dict(stats.per_channel) or {"暂无": 0}),
+        charts.bars("每天对话数（近两周）", labels, {"对话": [stats.per_day[d] for d in days]}, nonce=nonce),
+        charts.pie("对话渠道", dict(stats.per_channel) or {"暂无": 0}, nonce=nonce),
         charts.horizontal(
-            "居民最常说的", [(conversations.INTENT_LABELS.get(i, i), n) for i, n in stats.top_intents] or [("暂无", 0)]
+            "居民最常说的",
+            [(conversations.INTENT_LABELS.get(i, i), n) for i, n in stats.top_intents] or [("暂无", 0)],
+            nonce=nonce,
         ),
-        charts.bars("每天预约和诉求（近两周）", labels, {k: [v[d] for d in days] for k, v in booked.items()}),
+        charts.bars(
+            "每天预约和诉求（近两周）", labels, {k: [v[d] for d in days] for k, v in booked.items()}, nonce=nonce
+        ),
     ]
     return page(
         request,
@@ -558,7 +619,7 @@ def policy_save(
 def users_page(request: Request, user: AdminDep, session: SessionDep) -> Response:
     return page(
         request, "users.html", user, title="账号", nav="/staff/users",
-        users=list(session.scalars(select(StaffUser).order_by(StaffUser.id))),
+        users=list(session.scalars(select(StaffUser).order_by(StaffUser.id))), min_length=staff_auth.MIN_PASSWORD,
     )  # fmt: skip
 
 
@@ -579,3 +640,46 @@ def create_user(
     audit.record(session, actor=user.username, action="create", kind="staff_user", object_id=username)
     session.commit()
     return redirect(request, "/staff/users", f"账号 {username} 已建好。")
+
+
+def _account(session: SessionDep, user_id: int) -> StaffUser:
+    found = session.get(StaffUser, user_id)
+    if found is None:
+        raise HTTPException(status_code=404, detail="没有这个账号")
+    return found
+
+
+@router.post("/users/{user_id}/password")
+def reset_password(
+    request: Request,
+    user_id: int,
+    user: AdminDep,
+    session: SessionDep,
+    now: NowDep,
+    password: Annotated[str, Form(max_length=200)],
+) -> Response:
+    target = _account(session, user_id)
+    if target.id == user.id:
+        return redirect(request, "/staff/users", "自己的密码请在“改密码”里改。", error=True)
+    try:
+        staff_auth.reset_password(session, user=target, new=password, actor=user.username, now=now)
+    except staff_auth.AccountError as exc:
+        return redirect(request, "/staff/users", str(exc), error=True)
+    return redirect(request, "/staff/users", f"{target.username} 的密码已重设，在各处的登录都已退出。")
+
+
+@router.post("/users/{user_id}/active")
+def set_active(
+    request: Request,
+    user_id: int,
+    user: AdminDep,
+    session: SessionDep,
+    now: NowDep,
+    active: Annotated[bool, Form()],
+) -> Response:
+    target = _account(session, user_id)
+    if target.id == user.id:
+        return redirect(request, "/staff/users", "不能停用自己的账号。", error=True)
+    staff_auth.set_active(session, user=target, active=active, actor=user.username, now=now)
+    done = "已启用" if active else "已停用，在各处的登录都已退出"
+    return redirect(request, "/staff/users", f"{target.username} {done}。")

@@ -27,14 +27,23 @@
     box.classList.toggle("on", alerts.length > 0);
     document.title = alerts.length ? `(${alerts.length}) 紧急 · 邻里助手` : document.title.replace(/^\(\d+\) 紧急 · /, "");
   }
+  // Signed out (elsewhere, by a password change, by expiry): this page would go on showing no
+  // alerts, so it goes to the login page, which says why.
+  function signedOut(response) {
+    if (response.status !== 401) return false;
+    location.assign(`/staff/login?next=${encodeURIComponent(location.pathname + location.search)}`);
+    return true;
+  }
   async function poll() {
     try {
       const response = await fetch("/api/staff/alerts", { credentials: "same-origin" });
+      if (signedOut(response)) return;
       if (response.ok) render(await response.json());
     } catch (e) { /* the next poll tries again */ }
   }
   async function acknowledge(id) {
-    await fetch(`/api/staff/alerts/${id}/ack`, { method: "POST", credentials: "same-origin" });
+    const response = await fetch(`/api/staff/alerts/${id}/ack`, { method: "POST", credentials: "same-origin" });
+    if (signedOut(response)) return;
     poll();
   }
   poll();

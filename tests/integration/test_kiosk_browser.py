@@ -94,10 +94,10 @@ def test_a_stair_climber_is_booked_by_touch_alone(mic_browser: Browser, stack: S
     page.screenshot(path=str(SHOTS / "kiosk_confirm.png"))
     page.locator("#choices").get_by_role("button", name="对", exact=True).click()
     expect(page.locator("#reply")).to_contain_text("编号", timeout=30_000)
-    booked_number = page.locator("#reply .num").filter(has_text=re.compile(r"^5\d{5}$"))
+    booked_number = page.locator("#reply .num").filter(has_text=re.compile(r"^5\d{3} \d{4}$"))
     numbers = set(booked_number.all_inner_texts())  # shown big (said twice: "约好了，编号…（编号…）")
     assert len(numbers) == 1
-    number = numbers.pop()
+    number = numbers.pop().replace(" ", "")  # shown in two groups of four, stored as eight digits
     page.screenshot(path=str(SHOTS / "kiosk_booked.png"))
     booked = rows(
         db,

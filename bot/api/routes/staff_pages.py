@@ -345,7 +345,9 @@ def follow_up(
 
 
 @router.get("/find")
-def find_record(request: Request, user: StaffDep, session: SessionDep, number: str = "") -> Response:
+def find_record(
+    request: Request, user: StaffDep, session: SessionDep, number: Annotated[str, Query(max_length=40)] = ""
+) -> Response:
     """Any booking or request by its number as it is read out: "3051 2743", "3051-2743", or a
     six-digit one issued before. A request opens its own page; a ride or a stair-climber booking
     is shown here with its history. Staff are signed in: no lookup limit here."""

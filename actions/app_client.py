@@ -38,7 +38,8 @@ class Conflict(Exception):
 
 
 class Rejected(Exception):
-    """The app refused the input (HTTP 422); `message` is a Chinese explanation to read out."""
+    """The app refused (HTTP 422: the input, e.g. a number whose check digit fails; 429: too many
+    wrong lookups); `message` is a Chinese explanation to read out."""
 
     def __init__(self, message: str) -> None:
         super().__init__(message)
@@ -86,7 +87,7 @@ async def _request(method: str, path: str, **kwargs: Any) -> Any:
                 raise NotFound(body.get("detail"))
             if response.status == 409:
                 raise Conflict(body.get("detail"))
-            if response.status == 422:
+            if response.status in (422, 429):
                 detail = body.get("detail")
                 raise Rejected(detail if isinstance(detail, str) else "输入的内容不对，请再说一遍。")
             if response.status >= 400:

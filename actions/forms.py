@@ -39,6 +39,18 @@ def channel_of(tracker: Tracker) -> str:
     return tracker.get_latest_input_channel() or ""
 
 
+def client_of(tracker: Tracker) -> str:
+    """The address the resident's last message came from, as the engine's channel vouched for it
+    (connectors/rest.py puts it in the message's metadata; WeChat's has none): the app counts
+    wrong record lookups per conversation and per this source."""
+    for event in reversed(tracker.events):
+        if event.get("event") == "user":
+            metadata = event.get("metadata")
+            client = metadata.get("client") if isinstance(metadata, dict) else None
+            return str(client)[:64] if client else ""
+    return ""
+
+
 def latest_message_id(tracker: Tracker) -> str | None:
     """The id Rasa gave the resident's last message (kept on the event, not in the parse data)."""
     for event in reversed(tracker.events):
@@ -122,6 +134,7 @@ class AppFormValidation(Action, ABC):
                 sender_id=tracker.sender_id,
                 channel=channel_of(tracker),
                 message_id=latest_message_id(tracker),
+                client=client_of(tracker),
             )
         except (app_client.AppUnavailable, app_client.Rejected, app_client.NotFound):
             asked = tracker.get_slot("requested_slot")

@@ -3,7 +3,7 @@
 from rasa_sdk import Tracker
 
 from actions import app_client
-from actions.forms import AppFormSubmit, AppFormValidation
+from actions.forms import AppFormSubmit, AppFormValidation, client_of
 
 EXTRA_SLOTS = ("lookup_kinds",)
 UNKNOWN_NUMBER = "unknown"
@@ -34,6 +34,7 @@ class ActionCheckStatus(AppFormSubmit):
             number=number,
             phone=tracker.get_slot("lookup_phone"),
             kinds=tracker.get_slot("lookup_kinds") or ["taxi", "climber", "request"],
+            client=client_of(tracker),
         )
         if not found["texts"]:
             if number:
@@ -55,6 +56,6 @@ class ActionCancelBooking(AppFormSubmit):
         if tracker.get_slot("cancel_confirmed") is not True:
             return "好的，不取消，还是照原来的安排。"
         cancelled = await app_client.cancel_record(
-            target, sender_id=tracker.sender_id, phone=tracker.get_slot("lookup_phone")
+            target, sender_id=tracker.sender_id, phone=tracker.get_slot("lookup_phone"), client=client_of(tracker)
         )
         return str(cancelled["text"])

@@ -216,6 +216,8 @@ class Stack:
                 "--credentials", str(self.credentials_file()),
             ],
             **self.secrets_for("ENGINE_API_TOKEN", "ACTION_SERVER_TOKEN"),
+            # the channels believe the client address the app relays only with the app's token
+            LINLI_SERVICE_TOKEN=self.secrets["SERVICE_TOKEN"],
         )  # fmt: skip
 
     def start(self, timeout: float = 240) -> None:

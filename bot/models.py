@@ -331,6 +331,19 @@ class StaffSession(Base):
     end_reason: Mapped[str] = mapped_column(String(16), default="")  # logout | password | deactivated | expired
 
 
+class LookupFailure(Base):
+    """A wrong number-plus-phone lookup of a record (bot/services/lookup_limit.py): who tried (the
+    conversation) and from where (the client address, an IPv6 one by its /64). Rows live only as
+    long as they count, WINDOW minutes."""
+
+    __tablename__ = "lookup_failure"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    sender_id: Mapped[str] = mapped_column(String(128), index=True)
+    source: Mapped[str] = mapped_column(String(64), default="", index=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)
+
+
 class AuditEntry(Base):
     """Who looked at or changed a request, booking or content item, and when."""
 

@@ -1,12 +1,47 @@
 """Rasa's REST channel (`/webhooks/rest/webhook`, name `rest`) that never answers with silence
-(see never_silent); the kiosk and web chat channels build on it."""
+(see never_silent) and says where each message came from; the kiosk and web chat channels build
+on it.
+
+Where from: the message's metadata always carries `client`, the sender's address, which the app
+counts wrong record lookups by (bot/services/lookup_limit.py). Anyone can post to these webhooks
+and write any metadata, so a `client` in the body is believed only from the app (the chat page and
+the kiosk socket relay residents' messages and know their addresses), which proves itself with
+the service token in the RELAY_HEADER; any other caller gets the address its request came from.
+"""
+
+import os
+import secrets
+from typing import Any
 
 from rasa.core.channels import rest
 from sanic import Blueprint
+from sanic.request import Request
 
 from connectors.never_silent import Handler, never_silent
+
+RELAY_HEADER = "X-Linli-Relay"
+
+
+def relayed_by_the_app(request: Request) -> bool:
+    expected = os.environ.get("LINLI_SERVICE_TOKEN", "")
+    given = request.headers.get(RELAY_HEADER, "")
+    return bool(expected) and secrets.compare_digest(given.encode(), expected.encode())
+
+
+def caller_address(request: Request) -> str:
+    """The address the request came from (a proxy's forwarded address if Sanic is configured to
+    trust one, else the peer's)."""
+    return (request.remote_addr or request.ip or "").strip("[]")
 
 
 class RestInput(rest.RestInput):
     def blueprint(self, on_new_message: Handler) -> Blueprint:  # type: ignore[override]
         return super().blueprint(never_silent(on_new_message))
+
+    def get_metadata(self, request: Request) -> dict[str, Any]:
+        given = (request.json or {}).get("metadata")
+        metadata = dict(given) if isinstance(given, dict) else {}
+        told = metadata.pop("client", None)
+        relayed = isinstance(told, str) and told and relayed_by_the_app(request)
+        metadata["client"] = (told if relayed else caller_address(request))[:64]
+        return metadata

@@ -10,11 +10,19 @@ class BotUnavailable(RuntimeError):
     pass
 
 
-async def ask(engine_url: str, *, sender: str, text: str, metadata: dict[str, str]) -> list[dict[str, Any]]:
+async def ask(
+    engine_url: str, *, sender: str, text: str, metadata: dict[str, str], relay_token: str = ""
+) -> list[dict[str, Any]]:
+    """The bot's replies to one utterance. With `relay_token` (the app's service token) the engine
+    believes the `client` address in the metadata (connectors/rest.py); without it, the engine
+    takes the address the request came from."""
     url = f"{engine_url.rstrip('/')}/webhooks/kiosk/webhook"
+    headers = {"X-Linli-Relay": relay_token} if relay_token else {}
     try:
         async with httpx.AsyncClient(timeout=30) as http:
-            reply = await http.post(url, json={"sender": sender, "message": text, "metadata": metadata})
+            reply = await http.post(
+                url, json={"sender": sender, "message": text, "metadata": metadata}, headers=headers
+            )
             reply.raise_for_status()
     except httpx.HTTPError as exc:
         raise BotUnavailable(str(exc)) from exc
@@ -27,8 +35,10 @@ _DIGIT_WORDS = str.maketrans("0123456789", "零幺二三四五六七八九")
 
 def digit_by_digit(text: str) -> str:
     """Phone, booking and request numbers are read one digit at a time ("三零五一二七", with 幺
-    for 1 as on the phone); short counts ("2位", "8点") stay as they are."""
-    return re.sub(r"\d{4,}", lambda m: " ".join(m.group().translate(_DIGIT_WORDS)), text)
+    for 1 as on the phone), a number shown in two groups ("3051 2743") with a pause between them;
+    short counts ("2位", "8点") stay as they are."""
+    grouped = re.sub(r"(?<!\d)(\d{4}) (\d{4})(?!\d)", r"\1，\2", text)
+    return re.sub(r"\d{4,}", lambda m: " ".join(m.group().translate(_DIGIT_WORDS)), grouped)
 
 
 def spoken_text(messages: list[dict[str, Any]]) -> tuple[str, str]:

@@ -5,6 +5,7 @@ intent only helps with yes/no. Times go through chinese_time, phone numbers thro
 """
 
 import re
+import unicodedata
 
 import cn2an
 
@@ -101,10 +102,26 @@ def floor_and_room(text: str) -> tuple[int | None, str]:
     return None, ""
 
 
-def short_number(text: str) -> str | None:
-    """A six-digit record number said back (digits or one by one), not part of a phone number."""
-    match = re.search(r"(?<!\d)[358]\d{5}(?!\d)", re.sub(r"\s", "", digits_of(text)))
-    return match.group() if match else None
+_DIGIT_RUN = re.compile(r"[0-9](?:[\s\-—－]?[0-9])*")
+_PHONE = re.compile(r"1[3-9][0-9]{9}")  # a mobile number, as phone.normalize_phone takes it
+
+
+def record_number(text: str) -> str | None:
+    """The digits of a record number said back ("3051 2746", "三零五幺 二七四六", an old six-digit
+    one): the first run of 6 to 9 digits, spaces and dashes inside it dropped, that is not a phone
+    number (a number and a phone said in one breath are told apart by the phone's shape). Whether
+    it is a valid number is records.check_number's question: a 7-digit run is returned, to be
+    told it is one digit short."""
+    said = unicodedata.normalize("NFKC", digits_of(text))
+    for match in _DIGIT_RUN.finditer(said):
+        run = re.sub(r"[^0-9]", "", match.group())
+        if _PHONE.match(run):  # a phone first, then perhaps the number
+            run = run[11:]
+        elif _PHONE.fullmatch(run[-11:]):  # the number, then the phone
+            run = run[:-11]
+        if 6 <= len(run) <= 9:
+            return run
+    return None
 
 
 _FILLER = re.compile(

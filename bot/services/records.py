@@ -1,9 +1,19 @@
-"""What bookings and requests have in common: short numbers, one write per idempotency key,
-statuses with their history, and finding a resident's own records without leaking anyone else's.
+"""What bookings and requests have in common: numbers a resident can read out, one write per
+idempotency key, statuses with their history, and finding a resident's own records without
+leaking anyone else's.
 
 Kinds: "taxi" (TaxiBooking), "climber" (ClimberBooking), "request" (ResidentRequest).
+
+Numbers: eight digits, "3" + six random digits + a Verhoeff check digit for a taxi ("5" a
+stair-climber booking, "8" a request), said and shown in two groups of four ("3051 2746",
+spoken.record_number). The six digits are drawn with `secrets` among the numbers still free, so
+one number tells nothing about the next; the check digit catches every single wrong digit and
+every swap of two neighbouring digits (and most other slips), so a misheard number is answered
+"please check it" instead of costing one of the few tries lookup_limit allows. Numbers issued
+before (six digits: kind digit + five, no check digit) are kept as they are and still found.
 """
 
+import re
 import secrets
 from datetime import datetime, timedelta, timezone
 from typing import Any
@@ -11,15 +21,33 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
+from stdnum import verhoeff
 
 from bot.models import ClimberBooking, ResidentRequest, StatusChange, TaxiBooking
+from bot.services import lookup_limit
 
 Record = TaxiBooking | ClimberBooking | ResidentRequest
 
 MODELS: dict[str, Any] = {"taxi": TaxiBooking, "climber": ClimberBooking, "request": ResidentRequest}
 # The first digit of a number says what it is, so a number said back finds its table.
 KIND_DIGIT = {"taxi": "3", "climber": "5", "request": "8"}
-NUMBER_LENGTH = 6
+NUMBER_LENGTH = 8  # kind digit, six random digits, check digit
+RANDOM_DIGITS = NUMBER_LENGTH - 2
+OLD_NUMBER_LENGTH = 6  # kind digit and five random digits, no check digit: still found
+NUMBER_TRIES = 50  # draws before giving up; a million numbers per kind, so a clash is rare
+
+
+class NumberError(ValueError):
+    """Not a record number (wrong length, kind digit or check digit): `message` tells the resident
+    in Chinese to look at the number again. No lookup was tried."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+CHECK_AGAIN = "这个编号对不上，可能有一位听错了或者按错了。请对照登记时给您的编号，再说一遍。"
+WRONG_LENGTH = "编号是八位数字（以前登记的是六位），请对照登记时给您的编号，再说一遍。"
 
 TRANSITIONS: dict[str, dict[str, tuple[str, ...]]] = {
     "taxi": {"待派车": ("已派车", "已取消"), "已派车": ("已完成", "已取消")},
@@ -51,6 +79,30 @@ def by_key(session: Session, model: Any, key: str) -> Any:
     return session.scalar(select(model).where(model.idempotency_key == key))
 
 
+def new_number(kind: str) -> str:
+    """A fresh eight-digit number of this kind (not yet checked against the table)."""
+    body = KIND_DIGIT[kind] + "".join(secrets.choice("0123456789") for _ in range(RANDOM_DIGITS))
+    return body + verhoeff.calc_check_digit(body)
+
+
+def check_number(said: str) -> str:
+    """The record number in what was said or typed ("3051 2746", "3051-2746", an old "305127"),
+    or NumberError with what to tell the resident: nothing is looked up for a number that cannot be
+    one, so a slip costs no try."""
+    number = re.sub(r"[\s\-—－]", "", said)
+    if not re.fullmatch(r"[0-9]+", number) or len(number) not in (NUMBER_LENGTH, OLD_NUMBER_LENGTH):
+        raise NumberError(WRONG_LENGTH)
+    if number[0] not in KIND_DIGIT.values():
+        raise NumberError(CHECK_AGAIN)
+    if len(number) == NUMBER_LENGTH and not verhoeff.is_valid(number):
+        raise NumberError(CHECK_AGAIN)
+    return number
+
+
+def _model_of(number: str) -> Any:
+    return next(MODELS[kind] for kind, digit in KIND_DIGIT.items() if number.startswith(digit))
+
+
 def insert_record(session: Session, row: Record, *, actor: str = "resident") -> tuple[Record, bool]:
     """Store a new record under a fresh short number, once per idempotency key.
 
@@ -61,8 +113,8 @@ def insert_record(session: Session, row: Record, *, actor: str = "resident") -> 
     existing = by_key(session, model, row.idempotency_key)
     if existing is not None:
         return existing, False
-    for _ in range(20):
-        row.number = KIND_DIGIT[kind] + "".join(secrets.choice("0123456789") for _ in range(NUMBER_LENGTH - 1))
+    for _ in range(NUMBER_TRIES):
+        row.number = new_number(kind)
         session.add(row)
         try:
             session.flush()
@@ -76,7 +128,7 @@ def insert_record(session: Session, row: Record, *, actor: str = "resident") -> 
                 return existing, False
             if session.scalar(select(model.id).where(model.number == row.number)) is None:
                 raise
-    raise RuntimeError("no free record number")  # 100 000 numbers per kind: not in this life
+    raise RuntimeError(f"no free record number of kind {kind} after {NUMBER_TRIES} draws")
 
 
 def change_status(session: Session, row: Record, *, status: str, actor: str, note: str = "") -> Record:
@@ -115,28 +167,37 @@ def find_own(
 
 
 def by_number(session: Session, number: str) -> Record | None:
-    """Any record by its number (staff use; residents go through find_by_number)."""
-    kind = next((k for k, digit in KIND_DIGIT.items() if number.startswith(digit)), None)
-    if kind is None:
+    """Any record by its number, as staff type it (spaces and dashes allowed; residents go
+    through find_by_number)."""
+    try:
+        number = check_number(number)
+    except NumberError:
         return None
-    model = MODELS[kind]
+    model = _model_of(number)
     found: Record | None = session.scalar(select(model).where(model.number == number))
     return found
 
 
-def find_by_number(session: Session, *, number: str, phone: str | None, sender_id: str) -> Record | None:
-    """A record by its number, only for its owner: the same conversation or the phone on it.
+def find_by_number(
+    session: Session, *, number: str, phone: str | None, sender_id: str, client: str | None, now: datetime
+) -> Record | None:
+    """A record by its number, only for its owner: the same conversation, or the phone on it.
 
-    Unknown number and wrong phone give the same None, so guessing numbers learns nothing."""
-    kind = next((k for k, digit in KIND_DIGIT.items() if number.startswith(digit)), None)
-    if kind is None or len(number) != NUMBER_LENGTH:
-        return None
-    model = MODELS[kind]
+    Unknown number and wrong phone give the same None, so guessing learns nothing; each such
+    number-plus-phone try counts against the conversation and the client's address, and past
+    lookup_limit's allowance TooManyFailures is raised before the phone is compared. NumberError
+    for what cannot be a number (check digit, length): no try spent."""
+    number = check_number(number)
+    model = _model_of(number)
     row: Record | None = session.scalar(select(model).where(model.number == number))
-    if row is None:
-        return None
-    if row.sender_id == sender_id or (phone and row.phone == phone):
+    if row is not None and row.sender_id == sender_id:
         return row
+    if not phone:
+        return None  # a number alone shows nothing and tells nothing: no try
+    lookup_limit.check(session, sender_id=sender_id, client=client, now=now)
+    if row is not None and row.phone == phone:
+        return row
+    lookup_limit.record_failure(session, sender_id=sender_id, client=client, now=now)
     return None
 
 

@@ -120,4 +120,4 @@ def describe(request: ResidentRequest, *, now: datetime) -> str:
     when = spoken.day_name(filed, today=now.date())
     where = f"{request.location}的" if request.location else ""
     status = _STATUS_WORDS.get(request.status, request.status)
-    return f"您{when}反映的{where}{request.category}（编号{request.number}）{status}。"
+    return f"您{when}反映的{where}{request.category}（编号{spoken.record_number(request.number)}）{status}。"

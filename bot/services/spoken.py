@@ -40,3 +40,12 @@ def day_name(day: date, *, today: date) -> str:
     relative = {0: "今天", 1: "明天", 2: "后天"}.get(delta)
     label = f"{day.month}月{day.day}日{WEEKDAYS[day.weekday()]}"
     return f"{relative}（{label}）" if relative else label
+
+
+def record_number(number: str) -> str:
+    """A booking or request number as it is shown and read out: eight digits in two groups of
+    four ("3051 2746"), which an elderly listener can hold and repeat; an old six-digit number as
+    it was issued. The kiosk reads each group digit by digit with a pause between them."""
+    if len(number) == 8 and number.isdigit():
+        return f"{number[:4]} {number[4:]}"
+    return number

@@ -216,7 +216,8 @@ def describe(booking: ClimberBooking, *, now: datetime) -> str:
     window = spoken.day_name(start.date(), today=now.astimezone(SHANGHAI).date()) + spoken.period(
         start.strftime("%H:%M"), end.strftime("%H:%M")
     )
-    what = f"您{window}的爬楼机（编号{booking.number}，{booking.building}{booking.floor}楼{booking.direction}）"
+    number = spoken.record_number(booking.number)
+    what = f"您{window}的爬楼机（编号{number}，{booking.building}{booking.floor}楼{booking.direction}）"
     if booking.status == "已预约":
         operator = booking.machine.operator_name if booking.machine else ""
         who = f"，{operator}会带机器上门" if operator else ""

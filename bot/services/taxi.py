@@ -128,7 +128,7 @@ def describe(booking: TaxiBooking, *, now: datetime) -> str:
     """One spoken sentence about the ride and where it stands."""
     ride = (
         f"您{when_text(booking.pickup_at, now=now, asap=booking.asap)}从{booking.pickup}到{booking.destination}的车"
-        f"（编号{booking.number}）"
+        f"（编号{spoken.record_number(booking.number)}）"
     )
     if booking.status == "已派车":
         eta = ""

@@ -10,7 +10,7 @@ from rasa_sdk import Tracker
 from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.records import ActionCancelBooking, ActionCheckStatus
+from actions.records import ActionCancelBooking, ActionCheckStatus, ValidateStatusForm
 from actions.requests import ActionFileRequest, ValidateRequestForm
 from actions.stair_climber import ActionBookStairClimber
 from actions.taxi import ActionBookTaxi, ValidateTaxiForm
@@ -27,6 +27,11 @@ def in_form(base: Tracker, form: str, requested: str | None) -> Tracker:
     base.active_loop = {"name": form}
     base.slots["requested_slot"] = requested
     return base
+
+
+def read_out(number: str) -> str:
+    """A record number as the bot says it: two groups of four."""
+    return f"{number[:4]} {number[4:]}"
 
 
 def slot_events(events: list[dict[str, Any]]) -> dict[str, Any]:
@@ -122,7 +127,7 @@ async def test_status_and_cancel_of_own_booking(app: dict[str, Any]) -> None:
         tracker("我叫的车到哪里了", "check_status", slots={"lookup_kinds": ["taxi"]}, sender_id="taxi-status"),
         DOMAIN,
     )
-    assert number in dispatcher.messages[0]["text"] and "等工作人员派车" in dispatcher.messages[0]["text"]
+    assert read_out(number) in dispatcher.messages[0]["text"] and "等工作人员派车" in dispatcher.messages[0]["text"]
     dispatcher = CollectingDispatcher()
     await ActionCancelBooking().run(
         dispatcher,
@@ -164,7 +169,7 @@ async def test_request_is_filed_with_a_number(app: dict[str, Any]) -> None:
     }
     await ActionFileRequest().run(dispatcher, tracker("13812345678", "inform", slots=slots, sender_id="req-1"), DOMAIN)
     number = rows(app["db"], "SELECT number FROM resident_request WHERE sender_id = 'req-1'")[0][0]
-    assert f"编号{number}" in dispatcher.messages[0]["text"]
+    assert f"编号{read_out(number)}" in dispatcher.messages[0]["text"]
 
 
 async def test_app_down_mid_form_keeps_the_answers_already_given(app_down: None) -> None:
@@ -189,3 +194,78 @@ async def test_the_same_form_run_confirmed_again_under_a_new_message_id_saves_on
         told.append(dispatcher.messages[0]["text"])
     assert told[0] == told[1] and "编号3" in told[0]
     assert len(rows(app["db"], "SELECT id FROM taxi_booking WHERE sender_id = 'taxi-engine-died'")) == 1
+
+
+# --- guessing numbers, through the actions as the engine runs them -------------------------------
+
+
+# Well-formed taxi numbers a guesser tries: kind digit, six digits, a right Verhoeff check digit
+# (worked out with python-stdnum, which lives in the app's environment, not the engine's).
+GUESSES = [
+    "39000009", "39000370", "39000740", "39001110", "39001480", "39001856", "39002220", "39002594", "39002967",
+    "39003338", "39003703", "39004071", "39004442", "39004810", "39005186", "39005559", "39005920", "39006298",
+    "39006660", "39007030", "39007409",
+]  # fmt: skip
+
+
+def guessed(n: int) -> str:
+    return GUESSES[n]
+
+
+def asking(sender: str, client: str, number: str, phone: str) -> Tracker:
+    """The status form filled by a resident whose message came from `client` (the address the
+    engine's channel put in the message's metadata)."""
+    slots = {"lookup_number": number, "lookup_phone": phone, "lookup_kinds": ["taxi"]}
+    return tracker("查一下", "inform", slots=slots, sender_id=sender, metadata={"client": client})
+
+
+async def test_a_guesser_with_fresh_conversations_is_stopped_by_his_address(app: dict[str, Any]) -> None:
+    await ActionBookTaxi().run(CollectingDispatcher(), filled_taxi("taxi-guessed", "对"), DOMAIN)
+    number = rows(app["db"], "SELECT number FROM taxi_booking WHERE sender_id = 'taxi-guessed'")[0][0]
+    heard = []
+    for n in range(11):  # a new sender id for every guess, all from one address
+        dispatcher = CollectingDispatcher()
+        await ActionCheckStatus().run(
+            dispatcher, asking(f"fresh-{n}", "203.0.113.77", guessed(n), "13812345678"), DOMAIN
+        )
+        heard.append(dispatcher.messages[0]["text"])
+    assert all("没有查到" in h for h in heard[:10])
+    assert "暂停查询" in heard[10] and "居委会" in heard[10]  # the app's refusal, read out as it is
+    dispatcher = CollectingDispatcher()
+    await ActionCheckStatus().run(dispatcher, asking("fresh-hit", "203.0.113.77", number, "13812345678"), DOMAIN)
+    assert "暂停查询" in dispatcher.messages[0]["text"]  # even the right number: he learns nothing
+    # The resident, at another address, with the number and phone: the status, then the cancel.
+    dispatcher = CollectingDispatcher()
+    await ActionCheckStatus().run(dispatcher, asking("kiosk-resident", "198.51.100.77", number, "13812345678"), DOMAIN)
+    assert read_out(number) in dispatcher.messages[0]["text"] and "等工作人员派车" in dispatcher.messages[0]["text"]
+    cancel = asking("kiosk-resident", "198.51.100.77", number, "13812345678")
+    cancel.slots.update({"cancel_target": number, "cancel_confirmed": True})
+    dispatcher = CollectingDispatcher()
+    await ActionCancelBooking().run(dispatcher, cancel, DOMAIN)
+    assert "已经取消" in dispatcher.messages[0]["text"]
+    assert rows(app["db"], "SELECT status FROM taxi_booking WHERE number = ?", number) == [("已取消",)]
+
+
+async def test_the_form_at_a_locked_address_says_where_to_go_and_closes(app: dict[str, Any]) -> None:
+    for n in range(10):
+        await ActionCheckStatus().run(
+            CollectingDispatcher(), asking(f"lobby-{n}", "192.0.2.77", guessed(n), "13812345678"), DOMAIN
+        )
+    dispatcher = CollectingDispatcher()
+    said = tracker("3051 2743", "inform", sender_id="lobby-next", metadata={"client": "192.0.2.77"})
+    events = await ValidateStatusForm().run(dispatcher, in_form(said, "status_form", "lookup_number"), DOMAIN)
+    assert "暂停查询" in dispatcher.messages[-1]["text"]
+    assert slot_events(events)["form_cancelled"] is True and slot_events(events)["requested_slot"] is None
+
+
+async def test_a_misheard_number_is_told_to_be_checked(app: dict[str, Any]) -> None:
+    dispatcher = CollectingDispatcher()
+    said = tracker("3051 2734", "inform", sender_id="slip-1", metadata={"client": "198.51.100.78"})
+    events = await ValidateStatusForm().run(dispatcher, in_form(said, "status_form", "lookup_number"), DOMAIN)
+    assert "对不上" in dispatcher.messages[0]["text"]
+    assert slot_events(events)["requested_slot"] == "lookup_number"
+    # A hand-made slot reaching the submit: the app's 422, read out.
+    dispatcher = CollectingDispatcher()
+    await ActionCheckStatus().run(dispatcher, asking("slip-1", "198.51.100.78", "30512734", "13812345678"), DOMAIN)
+    assert "对不上" in dispatcher.messages[0]["text"]
+    assert rows(app["db"], "SELECT COUNT(*) FROM lookup_failure WHERE source = '198.51.100.78'") == [(0,)]

@@ -47,7 +47,7 @@ def test_taxi_booking_is_stored_once_per_key(client: TestClient, seeded: session
     again = client.post("/api/taxi-bookings", json=taxi_body("sender-1:msg-9"))
     assert first.status_code == 201 and again.status_code == 200
     assert first.json()["number"] == again.json()["number"]
-    assert first.json()["number"].startswith("3") and len(first.json()["number"]) == 6
+    assert first.json()["number"].startswith("3") and len(first.json()["number"]) == 8
     assert first.json()["status"] == "待派车"
     assert count(seeded, TaxiBooking) == 1
     with seeded() as session:
@@ -283,7 +283,7 @@ def test_request_number_statuses_and_urgent_alert(staff: TestClient, seeded: ses
     filed = client.post("/api/requests", json=request_body("request-1"))
     assert filed.status_code == 201
     number = filed.json()["number"]
-    assert number.startswith("8") and number.isdigit() and len(number) == 6
+    assert number.startswith("8") and number.isdigit() and len(number) == 8
     assert filed.json()["urgent"] is True and filed.json()["status"] == "已受理"
     with seeded() as session:
         assert session.scalars(select(Alert)).one().source == "request"
@@ -311,7 +311,7 @@ def test_nobody_reads_another_residents_record_by_guessing_its_number(client: Te
     owner_phone = client.post(
         "/api/records/status", json={"sender_id": "stranger", "number": number, "phone": "13812345678"}
     )
-    assert owner_phone.json()["count"] == 1 and number in owner_phone.json()["texts"][0]
+    assert owner_phone.json()["count"] == 1 and f"{number[:4]} {number[4:]}" in owner_phone.json()["texts"][0]
 
 
 def test_bad_input_gets_clear_errors(client: TestClient) -> None:

@@ -17,6 +17,7 @@ class FormDriver:
         self.requested: str | None = None
         self.said: list[str] = []
         self.turns = 0
+        self.client_address = ""  # where the resident is, as the engine's channel vouches (connectors/rest.py)
 
     def _turn(self, mode: str, text: str, intent: str, entities: list[dict[str, Any]] | None = None) -> dict[str, Any]:
         self.turns += 1
@@ -32,6 +33,7 @@ class FormDriver:
                 "sender_id": self.sender,
                 "channel": "rest",
                 "message_id": f"m{self.turns}",
+                "client": self.client_address,
             },
         )
         assert response.status_code == 200, response.text

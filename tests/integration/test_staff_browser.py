@@ -4,7 +4,9 @@ against the running engine, action server and app. Screenshots go to results/scr
 import re
 import uuid
 from collections.abc import Iterator
+from datetime import datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
@@ -94,12 +96,36 @@ def test_move_a_request_from_received_to_done(console: Page, chat: Chat) -> None
     expect(console.get_by_role("heading", name="回访")).to_be_visible()
 
 
+def test_find_a_booking_by_the_number_a_resident_reads_out(console: Page, chat: Chat) -> None:
+    number = chat.app_post(
+        "/api/taxi-bookings",
+        {
+            "idempotency_key": f"{sender()}:find",
+            "sender_id": sender(),
+            "phone": "13812345678",
+            "pickup": "七号楼门口",
+            "destination": "瑞金医院",
+            "pickup_at": (datetime.now(ZoneInfo("Asia/Shanghai")) + timedelta(days=2)).isoformat(),
+        },
+    )["number"]
+    console.goto("/staff/")
+    console.get_by_role("link", name="查编号").click()
+    console.get_by_label("编号").fill(f"{number[:4]}-{number[4:]}")  # as it is written down on the phone
+    console.get_by_role("button", name="查").click()
+    expect(console.locator("h2").first).to_contain_text(f"叫车 {number[:4]} {number[4:]} · 待派车")
+    expect(console.locator("main")).to_contain_text("七号楼门口 → 瑞金医院")
+    console.get_by_label("编号").fill(number[:6] + number[7] + number[6])  # the last two swapped
+    console.get_by_role("button", name="查").click()
+    if number[6] != number[7]:
+        expect(console.locator(".flash.error")).to_contain_text("对不上")
+
+
 def test_record_a_plate_and_the_resident_hears_it(console: Page, chat: Chat) -> None:
     me = sender()
     for said in ("明天上午九点帮我叫部车去六院", "13812345678", "五号楼门口", "一个人", "不用"):
         chat.texts(me, said)
     booked = " ".join(chat.texts(me, "对的"))
-    number = booked.split("编号", 1)[1][:6]
+    number = re.search(r"编号(\d{4}) (\d{4})", booked).expand(r"\1\2")  # type: ignore[union-attr]
     console.goto("/staff/taxi")
     row = console.locator("tr", has_text=number)
     row.get_by_label("车牌").fill("沪C24680")

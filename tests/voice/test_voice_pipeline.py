@@ -165,3 +165,10 @@ def test_reply_is_spoken_with_long_numbers_digit_by_digit() -> None:
     assert "2位" in words and "8点" in words and words.endswith("再会。")
     assert speed == "slow"
     assert spoken_text([{"buttons": [{"title": "对"}]}]) == ("", "normal")
+
+
+def test_a_number_in_two_groups_is_read_with_a_pause_between_them() -> None:
+    from voice.bot_client import spoken_text
+
+    words, _ = spoken_text([{"text": "好的，编号3051 2743。会打13812345678。"}])
+    assert "编号三 零 五 幺，二 七 四 三。" in words and "幺 三 八 幺 二" in words

@@ -1,6 +1,8 @@
 """Taxi rides, stair-climber bookings and residents' requests: created by the actions (with an
 idempotency key), looked up and cancelled by their owner, moved along by staff."""
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date, datetime, timedelta
 from typing import Literal
 
@@ -9,8 +11,8 @@ from pydantic import AwareDatetime, BaseModel, Field
 
 from bot.api.deps import NowDep, SessionDep
 from bot.models import ClimberBooking, TaxiBooking
+from bot.services import lookup_limit, records, resident_requests, spoken, stair_climber, taxi
 from bot.services import phone as phones
-from bot.services import records, resident_requests, stair_climber, taxi
 from bot.services.dispatch import get_dispatcher
 from bot.services.forms.lookup import describe, resolve
 
@@ -68,10 +70,11 @@ def create_taxi_booking(body: TaxiIn, session: SessionDep, now: NowDep, response
         raise HTTPException(status_code=422, detail=str(exc)) from exc
     _answer(response, created)
     if booking.status == "已派车":
-        text = f"好的，车叫好了，编号{booking.number}。{taxi.describe(booking, now=now)}"
+        text = f"好的，车叫好了，编号{spoken.record_number(booking.number)}。{taxi.describe(booking, now=now)}"
     else:
         text = (
-            f"好的，已经登记了，编号{booking.number}。工作人员会用申程出行帮您派车，派好了会打{booking.phone}"
+            f"好的，已经登记了，编号{spoken.record_number(booking.number)}。"
+            f"工作人员会用申程出行帮您派车，派好了会打{booking.phone}"
             "告诉您车牌。您也可以问我“车子到哪里了”。"
         )
     return RecordOut(number=booking.number, status=booking.status, urgent=booking.urgent, text=text)
@@ -115,7 +118,7 @@ def create_climber_booking(body: ClimberIn, session: SessionDep, now: NowDep, re
         ) from taken
     _answer(response, created)
     text = (
-        f"好的，约好了，编号{booking.number}。{stair_climber.describe(booking, now=now)}"
+        f"好的，约好了，编号{spoken.record_number(booking.number)}。{stair_climber.describe(booking, now=now)}"
         f"来之前会打{booking.phone}联系您。"
     )
     return RecordOut(number=booking.number, status=booking.status, text=text)
@@ -154,7 +157,8 @@ def create_request(body: RequestIn, session: SessionDep, response: Response) -> 
     _answer(response, created)
     urgent = "这个情况比较危险，已经马上通知工作人员了。" if request.urgent else ""
     text = (
-        f"已经记下了，编号{request.number}。{urgent}工作人员会尽快处理，会打{request.phone}联系您。"
+        f"已经记下了，编号{spoken.record_number(request.number)}。{urgent}"
+        f"工作人员会尽快处理，会打{request.phone}联系您。"
         "问进度就跟我说“我报的事情怎么样了”。"
     )
     return RecordOut(number=request.number, status=request.status, urgent=request.urgent, text=text)
@@ -163,11 +167,17 @@ def create_request(body: RequestIn, session: SessionDep, response: Response) -> 
 # --- any kind: status and cancel for the owner ----------------------------------------------
 
 
+# The resident's address as the engine's channel saw or was told it (connectors/rest.py): the
+# source whose wrong number-plus-phone lookups are counted, beside the conversation.
+Client = Field(default=None, max_length=64)
+
+
 class LookupIn(BaseModel):
     sender_id: str = Sender
     number: str | None = Field(default=None, max_length=16)
     phone: str | None = Field(default=None, max_length=40)
     kinds: list[Kind] = Field(default=["taxi", "climber", "request"])  # pydantic copies defaults
+    client: str | None = Client
 
 
 class LookupOut(BaseModel):
@@ -175,11 +185,25 @@ class LookupOut(BaseModel):
     texts: list[str]
 
 
+@contextmanager
+def _lookup_refusals() -> Iterator[None]:
+    """A lookup's refusals as HTTP errors: 422 for what cannot be a number (a slip of one digit:
+    no try spent), 429 once the conversation or source has used up its tries (the detail says, in
+    Chinese, where to go instead)."""
+    try:
+        yield
+    except records.NumberError as wrong:
+        raise HTTPException(status_code=422, detail=wrong.message) from wrong
+    except lookup_limit.TooManyFailures as refused:
+        raise HTTPException(status_code=429, detail=refused.message) from refused
+
+
 @router.post("/records/status", response_model=LookupOut)
 def record_status(body: LookupIn, session: SessionDep, now: NowDep) -> LookupOut:
     """Only the owner's records: the same conversation, or number plus the phone on it."""
     state = {"lookup_number": body.number, "lookup_phone": body.phone, "lookup_kinds": body.kinds}
-    found = resolve(session, sender_id=body.sender_id, state=state, now=now)
+    with _lookup_refusals():
+        found = resolve(session, sender_id=body.sender_id, client=body.client, state=state, now=now)
     return LookupOut(count=len(found), texts=[describe(r, now=now) for r in found])
 
 
@@ -187,22 +211,26 @@ class CancelIn(BaseModel):
     sender_id: str = Sender
     phone: str | None = Field(default=None, max_length=40)
     actor: str = Field(default="resident", max_length=64)
+    client: str | None = Client
 
 
 @router.post("/records/{number}/cancel", response_model=RecordOut)
 def cancel_record(number: str, body: CancelIn, session: SessionDep, now: NowDep) -> RecordOut:
-    record = records.find_by_number(session, number=number, phone=body.phone, sender_id=body.sender_id)
+    with _lookup_refusals():
+        record = records.find_by_number(
+            session, number=number, phone=body.phone, sender_id=body.sender_id, client=body.client, now=now
+        )
     if record is None:
         raise HTTPException(status_code=404, detail={"message": "没有找到这个编号，或者手机号对不上。"})
     if not records.is_open(record):
         raise HTTPException(status_code=409, detail={"message": f"这个已经{record.status}，不能再取消了。"})
     if isinstance(record, TaxiBooking):
         taxi.cancel(session, record, dispatcher=get_dispatcher(), actor=body.actor)
-        text = f"好的，编号{record.number}的车已经取消了。"
+        text = f"好的，编号{spoken.record_number(record.number)}的车已经取消了。"
     elif isinstance(record, ClimberBooking):
         stair_climber.cancel(session, record, actor=body.actor)
-        text = f"好的，编号{record.number}的爬楼机预约已经取消了，这个时间空出来给别人用。"
+        text = f"好的，编号{spoken.record_number(record.number)}的爬楼机预约已经取消了，这个时间空出来给别人用。"
     else:
         resident_requests.withdraw(session, record, actor=body.actor)
-        text = f"好的，编号{record.number}的事情已经撤销了。"
+        text = f"好的，编号{spoken.record_number(record.number)}的事情已经撤销了。"
     return RecordOut(number=record.number, status=record.status, text=text)

@@ -44,8 +44,20 @@ class ChatIn(BaseModel):
         return value
 
 
+def relay_headers() -> dict[str, str]:
+    """Tells the engine's channel that the `client` in the metadata is the app's word for where the
+    resident is (connectors/rest.py believes it only with the service token)."""
+    return {"X-Linli-Relay": get_settings().service_token}
+
+
+def client_address(request: Request) -> str:
+    """The resident's address: the peer, or behind a reverse proxy the address it forwards
+    (uvicorn believes X-Forwarded-For from FORWARDED_ALLOW_IPS, by default 127.0.0.1)."""
+    return request.client.host if request.client else ""
+
+
 @router.post("/send")
-async def send(body: ChatIn) -> list[dict[str, Any]]:
+async def send(body: ChatIn, request: Request) -> list[dict[str, Any]]:
     text = CONTROL_CHARACTERS.sub("", body.message).strip()
     if not text:
         raise HTTPException(status_code=422, detail="请先写点什么再发送。")
@@ -54,7 +66,16 @@ async def send(body: ChatIn) -> list[dict[str, Any]]:
     url = f"{get_settings().engine_url.rstrip('/')}/webhooks/webchat/webhook"
     try:
         async with httpx.AsyncClient(timeout=30) as http:
-            reply = await http.post(url, json={"sender": body.sender, "message": text, "message_id": body.message_id})
+            reply = await http.post(
+                url,
+                json={
+                    "sender": body.sender,
+                    "message": text,
+                    "message_id": body.message_id,
+                    "metadata": {"client": client_address(request)},
+                },
+                headers=relay_headers(),
+            )
             reply.raise_for_status()
     except httpx.HTTPError as exc:
         raise HTTPException(status_code=503, detail="对不起，助手暂时没有反应，请稍后再试。") from exc

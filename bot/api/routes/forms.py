@@ -22,6 +22,8 @@ class TurnIn(BaseModel):
     sender_id: str = Field(min_length=1, max_length=128)
     channel: str = Field(default="", max_length=32)
     message_id: str | None = Field(default=None, max_length=64)
+    # the resident's address as the engine's channel saw or was told it (connectors/rest.py)
+    client: str = Field(default="", max_length=64)
 
 
 class SayOut(BaseModel):

@@ -71,6 +71,8 @@ class KioskSession:
 
     async def hello(self, message: dict[str, Any]) -> None:
         self.metadata = {k: str(message.get(k, ""))[:64] for k in ("kiosk_id", "location")}
+        # where the kiosk is on the network: the source its wrong record lookups count against
+        self.metadata["client"] = self.socket.client.host if self.socket.client else ""
         await self.send(type="ready", voice=self.pool is not None, session=self.sender)
         if self.pool is not None:
             await anyio.to_thread.run_sync(warm_up, self.pool)
@@ -138,7 +140,11 @@ class KioskSession:
     async def answer(self, said: str) -> None:
         try:
             messages = await bot_client.ask(
-                get_settings().engine_url, sender=self.sender, text=said, metadata=self.metadata
+                get_settings().engine_url,
+                sender=self.sender,
+                text=said,
+                metadata=self.metadata,
+                relay_token=get_settings().service_token,
             )
         except bot_client.BotUnavailable:
             await self.send(type="error", message="对不起，助手暂时没有反应，请找工作人员。")

@@ -402,6 +402,38 @@ def follow_up(
     return redirect(request, f"/staff/requests/{number}", "回访已记下。")
 
 
+# --- find a record by its number (a resident reads it out at the desk or on the phone) ---------
+
+
+@router.get("/find")
+def find_record(
+    request: Request, user: StaffDep, session: SessionDep, number: Annotated[str, Query(max_length=40)] = ""
+) -> Response:
+    """Any booking or request by its number as it is read out: "3051 2743", "3051-2743", or a
+    six-digit one issued before. A request opens its own page; a ride or a stair-climber booking
+    is shown here with its history. Staff are signed in: no lookup limit here."""
+    found, problem = None, ""
+    if number.strip():
+        try:
+            wanted = records.check_number(number)
+        except records.NumberError as wrong:
+            problem = wrong.message.replace("请对照登记时给您的编号，再说一遍", "请居民对照单子再读一遍")
+        else:
+            found = records.by_number(session, wanted)
+            problem = "" if found else f"没有编号为 {spoken.record_number(wanted)} 的叫车、爬楼机预约或诉求。"
+    if isinstance(found, ResidentRequest):
+        return redirect(request, f"/staff/requests/{found.number}")
+    if found is not None:
+        audit.record(session, actor=user.username, action="view", kind=records.kind_of(found), object_id=found.number)
+        session.commit()
+    return page(
+        request, "find.html", user, title="查编号", nav="/staff/find", number=number, found=found, problem=problem,
+        kind=records.kind_of(found) if found is not None else "", shown=spoken.record_number,
+        history=records.history(session, found) if found is not None else [],
+        day=records.as_utc(found.slot_start).astimezone(SHANGHAI).date() if isinstance(found, ClimberBooking) else None,
+    )  # fmt: skip
+
+
 # --- callbacks (转人工, and bookings the bot could not save) -----------------------------------
 
 

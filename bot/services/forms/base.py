@@ -46,6 +46,9 @@ class Turn:
     channel: str
     message_id: str | None
     now: datetime
+    # The address the resident's message came from, as the engine's channel vouches for it
+    # (connectors/rest.py): the "source" whose wrong lookups are counted (lookup_limit).
+    client: str = ""
 
 
 @dataclass
@@ -148,10 +151,11 @@ class Form:
             danger=outcome.danger,
         )
 
-    def cancel(self) -> Reply:
+    def cancel(self, text: str = "") -> Reply:
+        """The form closes with nothing kept, saying `text` (by default: 好的，不办了)."""
         slots: dict[str, Any] = dict.fromkeys(self.all_slots())
         slots["form_cancelled"] = True
-        return Reply(slots=slots, next_slot=None, say=[Say(self.cancelled_text)])
+        return Reply(slots=slots, next_slot=None, say=[Say(text or self.cancelled_text)])
 
 
 def correction_target(text: str, fields: dict[str, str]) -> str | None:

@@ -15,12 +15,13 @@
   window.linli = { played: 0, replies: 0, partials: 0 };  // for the browser tests
 
   function showReply(text) {
-    // Numbers (phone, booking and request numbers, times) big and spaced.
+    // Numbers (phone, booking and request numbers, times) big and spaced; a booking or request
+    // number comes in two groups of four ("3051 2743") and stays one number on screen.
     reply.replaceChildren();
-    for (const part of text.split(/(\d{3,})/)) {
+    for (const part of text.split(/(\d{4} \d{4}(?!\d)|\d{3,})/)) {
       const span = document.createElement("span");
       span.textContent = part;
-      if (/^\d{3,}$/.test(part)) span.className = "num";
+      if (/^\d{3,}$|^\d{4} \d{4}$/.test(part)) span.className = "num";
       reply.append(span);
     }
   }
@@ -50,6 +51,8 @@
   }
   // Touch-only answers: a number pad (phone, booking number, floor), a building/floor/room pad
   // in three steps, and a day-then-hour picker. What is typed is sent as the words it stands for.
+  // A digits entry gives its length, or the lengths it may have (a booking number: 8, or 6 for
+  // one issued before; typed, it is shown in fours, as it is printed and spoken).
   let shownEntry = null;
   function showEntry(spec) {
     shownEntry = spec || null;
@@ -57,7 +60,7 @@
     document.body.classList.toggle("entering", Boolean(spec));
     if (!spec) return;
     const steps = {
-      digits: [{ label: spec.label || "号码", length: spec.length, unit: "" }],
+      digits: [{ label: spec.label || "号码", lengths: spec.lengths || [spec.length], unit: "", grouped: Boolean(spec.lengths) }],
       number: [{ label: spec.label || "数字", maxLength: 3, unit: spec.suffix || "" }],
       address: [
         { label: "几号楼", maxLength: 3, unit: "号楼" },
@@ -80,14 +83,15 @@
     function render() {
       const step = steps[at];
       label.textContent = `请按${step.label}：`;
-      shown.textContent = (typed[at] || "　") + (typed[at] ? step.unit : "");
-      const complete = step.length ? typed[at].length === step.length : typed[at].length > 0 || step.optional;
+      const text = step.grouped ? inFours(typed[at]) : typed[at];
+      shown.textContent = (text || "　") + (typed[at] ? step.unit : "");
+      const complete = step.lengths ? step.lengths.includes(typed[at].length) : typed[at].length > 0 || step.optional;
       done.disabled = !complete;
       done.textContent = at < steps.length - 1 ? "下一步" : "确定";
     }
     function press(d) {
       const step = steps[at];
-      const limit = step.length || step.maxLength;
+      const limit = step.lengths ? Math.max(...step.lengths) : step.maxLength;
       if (typed[at].length < limit) typed[at] += d;
       render();
     }
@@ -103,6 +107,7 @@
     entry.append(label, shown, pad, key("不办了", () => say("算了", "不办了"), "quit"));
     render();
   }
+  const inFours = (digits) => digits.replace(/(\d{4})(?=\d)/g, "$1 ");  // "30512743" → "3051 2743"
   function timePicker() {
     const label = document.createElement("p");
     const list = document.createElement("div");

@@ -55,7 +55,10 @@ def serve() -> None:
     settings = get_settings()
     logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     install_log_masking()
-    uvicorn.run("bot.api.main:app", host=settings.app_host, port=settings.app_port, log_config=None)
+    uvicorn.run(
+        "bot.api.main:app", host=settings.app_host, port=settings.app_port, log_config=None,
+        ws_max_size=settings.max_frame_bytes,  # a kiosk frame; the body limit is bot/api/body_limit.py
+    )  # fmt: skip
 
 
 def main() -> None:

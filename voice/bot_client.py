@@ -10,12 +10,25 @@ class BotUnavailable(RuntimeError):
     pass
 
 
-async def ask(engine_url: str, *, sender: str, text: str, metadata: dict[str, str]) -> list[dict[str, Any]]:
+class BotBusy(BotUnavailable):
+    """The engine's rate limit refused this turn (HTTP 429): the resident waits a moment."""
+
+
+async def ask(
+    engine_url: str, *, sender: str, text: str, metadata: dict[str, str], http: httpx.AsyncClient | None = None
+) -> list[dict[str, Any]]:
+    """One turn through the engine's kiosk channel, on `http` (the process's one client; the app
+    makes it at start-up) or, without one, on a client for this turn alone."""
     url = f"{engine_url.rstrip('/')}/webhooks/kiosk/webhook"
     try:
-        async with httpx.AsyncClient(timeout=30) as http:
+        if http is None:
+            async with httpx.AsyncClient(timeout=30) as own:
+                reply = await own.post(url, json={"sender": sender, "message": text, "metadata": metadata})
+        else:
             reply = await http.post(url, json={"sender": sender, "message": text, "metadata": metadata})
-            reply.raise_for_status()
+        if reply.status_code == 429:
+            raise BotBusy("the engine's rate limit")
+        reply.raise_for_status()
     except httpx.HTTPError as exc:
         raise BotUnavailable(str(exc)) from exc
     messages: list[dict[str, Any]] = reply.json()

@@ -2,11 +2,16 @@
 under /staff and /api/staff (signed-in staff), static files, /healthz for anyone."""
 
 from fastapi import Depends, FastAPI
+from fastapi.exceptions import RequestValidationError
 from fastapi.staticfiles import StaticFiles
 from fastapi_offline import FastAPIOffline
 from starlette.middleware.sessions import SessionMiddleware
 
+from bot.api.body_limit import BodyLimit
+from bot.api.clients import lifespan
 from bot.api.deps import require_service_token
+from bot.api.errors import validation_failed
+from bot.api.limits import ResidentLimits
 from bot.api.nul_guard import NulGuard
 from bot.api.routes import bookings, chat, conversation, forms, health, kiosk, knowledge, staff_api, staff_pages
 from bot.api.staff import NotAllowed, NotSignedIn, not_allowed, not_signed_in
@@ -16,8 +21,9 @@ from bot.config import PROJECT_ROOT, get_settings
 def create_app() -> FastAPI:
     # FastAPIOffline serves /docs and /redoc with Swagger UI and ReDoc files from the installed
     # package: the app runs with no internet, so nothing may come from a CDN.
-    app = FastAPIOffline(title="邻里助手 API", version="0.2.0")
+    app = FastAPIOffline(title="邻里助手 API", version="0.2.0", lifespan=lifespan)
     settings = get_settings()
+    app.state.resident_limits = ResidentLimits.from_settings(settings)
     app.add_middleware(
         SessionMiddleware,
         secret_key=settings.session_secret,
@@ -26,6 +32,8 @@ def create_app() -> FastAPI:
         same_site="strict",
     )
     app.add_middleware(NulGuard)
+    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)  # last added = outermost: first
+    app.add_exception_handler(RequestValidationError, validation_failed)
     app.add_exception_handler(NotSignedIn, not_signed_in)
     app.add_exception_handler(NotAllowed, not_allowed)
     app.mount("/static", StaticFiles(directory=PROJECT_ROOT / "bot" / "web" / "static"), name="static")

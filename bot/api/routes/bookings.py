@@ -7,6 +7,7 @@ from typing import Literal
 from fastapi import APIRouter, HTTPException, Response, status
 from pydantic import AwareDatetime, BaseModel, Field
 
+from bot.api.clients import ClientsDep
 from bot.api.deps import NowDep, SessionDep
 from bot.models import ClimberBooking, TaxiBooking
 from bot.services import phone as phones
@@ -56,12 +57,14 @@ class TaxiIn(BaseModel):
 
 
 @router.post("/taxi-bookings", response_model=RecordOut, status_code=201)
-def create_taxi_booking(body: TaxiIn, session: SessionDep, now: NowDep, response: Response) -> RecordOut:
+def create_taxi_booking(
+    body: TaxiIn, session: SessionDep, now: NowDep, response: Response, clients: ClientsDep
+) -> RecordOut:
     try:
         booking, created = taxi.book_taxi(
             session,
             **{**body.model_dump(), "phone": _phone(body.phone)},
-            dispatcher=get_dispatcher(),
+            dispatcher=get_dispatcher(clients.provider),
             now=now,
         )
     except taxi.TaxiError as exc:
@@ -190,14 +193,14 @@ class CancelIn(BaseModel):
 
 
 @router.post("/records/{number}/cancel", response_model=RecordOut)
-def cancel_record(number: str, body: CancelIn, session: SessionDep, now: NowDep) -> RecordOut:
+def cancel_record(number: str, body: CancelIn, session: SessionDep, now: NowDep, clients: ClientsDep) -> RecordOut:
     record = records.find_by_number(session, number=number, phone=body.phone, sender_id=body.sender_id)
     if record is None:
         raise HTTPException(status_code=404, detail={"message": "没有找到这个编号，或者手机号对不上。"})
     if not records.is_open(record):
         raise HTTPException(status_code=409, detail={"message": f"这个已经{record.status}，不能再取消了。"})
     if isinstance(record, TaxiBooking):
-        taxi.cancel(session, record, dispatcher=get_dispatcher(), actor=body.actor)
+        taxi.cancel(session, record, dispatcher=get_dispatcher(clients.provider), actor=body.actor)
         text = f"好的，编号{record.number}的车已经取消了。"
     elif isinstance(record, ClimberBooking):
         stair_climber.cancel(session, record, actor=body.actor)

@@ -225,6 +225,8 @@ def correct_intent(
 
 @router.get("/corrections.yml")
 def corrections_export(user: StaffDep, session: SessionDep) -> Response:
+    audit.record(session, actor=user.username, action="export", kind="correction")  # residents' sentences
+    session.commit()
     return PlainTextResponse(
         conversations.corrections_yaml(session),
         media_type="application/x-yaml; charset=utf-8",

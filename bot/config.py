@@ -36,11 +36,11 @@ class Settings(BaseSettings):
     # and per source (one client address). A resident types or taps a few messages a minute; a
     # lobby kiosk is one address for everyone who uses it, so its per-source limit is wide.
     chat_sender_per_minute: float = 20
-    chat_sender_burst: int = 10
+    chat_sender_burst: int = 15
     chat_source_per_minute: float = 120
     chat_source_burst: int = 60
-    kiosk_sender_per_minute: float = 20
-    kiosk_sender_burst: int = 10
+    kiosk_sender_per_minute: float = 30
+    kiosk_sender_burst: int = 20
     kiosk_source_per_minute: float = 240
     kiosk_source_burst: int = 120
     # The largest request body accepted, in bytes (refused with 413 before it is read in full).

@@ -7,7 +7,7 @@ One set of counters for all channels of this engine process (a conversation is o
 whichever channel it comes through); several engines each count their own share.
 
 Settings, from the environment (defaults in brackets):
-  LINLI_RATE_SENDER_PER_MINUTE [30], LINLI_RATE_SENDER_BURST [15]   one conversation
+  LINLI_RATE_SENDER_PER_MINUTE [40], LINLI_RATE_SENDER_BURST [25]   one conversation
   LINLI_RATE_SOURCE_PER_MINUTE [120], LINLI_RATE_SOURCE_BURST [60]  one client address
   LINLI_RATE_RELAYS ["127.0.0.1,::1"]  addresses that pass on many residents' messages, i.e. the
       app (the chat page and the kiosk reach the engine through it, and it limits their own
@@ -58,7 +58,7 @@ class ChannelLimits:
     def from_environment(cls) -> "ChannelLimits":
         relays = os.environ.get("LINLI_RATE_RELAYS", "127.0.0.1,::1")
         return cls(
-            sender=Rate(_number("LINLI_RATE_SENDER_PER_MINUTE", 30), int(_number("LINLI_RATE_SENDER_BURST", 15))),
+            sender=Rate(_number("LINLI_RATE_SENDER_PER_MINUTE", 40), int(_number("LINLI_RATE_SENDER_BURST", 25))),
             source=Rate(_number("LINLI_RATE_SOURCE_PER_MINUTE", 120), int(_number("LINLI_RATE_SOURCE_BURST", 60))),
             relays={address.strip() for address in relays.split(",") if address.strip()},
         )

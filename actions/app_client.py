@@ -4,6 +4,7 @@ Configuration comes from the environment when a call is made, never at import ti
 LINLI_APP_URL (default http://127.0.0.1:8000) and LINLI_SERVICE_TOKEN.
 """
 
+import asyncio
 import logging
 import os
 import re
@@ -46,6 +47,30 @@ class Rejected(Exception):
         self.message = message
 
 
+# One session per event loop (the action server runs one): its connections to the app stay open
+# between calls instead of a new pool per call. uvicorn closes a connection idle for 5 s; the
+# session drops its own after 3, so it never sends on one the app is closing.
+KEEPALIVE_SECONDS = 3.0
+_session: tuple[asyncio.AbstractEventLoop, aiohttp.ClientSession] | None = None
+
+
+def _shared_session() -> aiohttp.ClientSession:
+    global _session
+    loop = asyncio.get_running_loop()
+    if _session is None or _session[0] is not loop or _session[1].closed:
+        connector = aiohttp.TCPConnector(keepalive_timeout=KEEPALIVE_SECONDS)
+        _session = (loop, aiohttp.ClientSession(timeout=TIMEOUT, connector=connector))
+    return _session[1]
+
+
+async def close_session() -> None:
+    """Close this loop's session (tests, or a server shutting down); the next call makes a new one."""
+    global _session
+    if _session is not None and _session[0] is asyncio.get_running_loop():
+        await _session[1].close()
+    _session = None
+
+
 def _base_url() -> str:
     return os.environ.get("LINLI_APP_URL", "http://127.0.0.1:8000").rstrip("/")
 
@@ -78,10 +103,7 @@ async def _request(method: str, path: str, **kwargs: Any) -> Any:
         if part in kwargs:
             kwargs[part] = without_control_characters(kwargs[part])
     try:
-        async with (
-            aiohttp.ClientSession(timeout=TIMEOUT, headers=_headers()) as http,
-            http.request(method, url, **kwargs) as response,
-        ):
+        async with _shared_session().request(method, url, headers=_headers(), **kwargs) as response:
             body = await response.json(content_type=None)
             if response.status == 404:
                 raise NotFound(body.get("detail"))

@@ -86,6 +86,7 @@ def serve() -> None:
         log_config=None,
         proxy_headers=False,
         server_header=False,
+        ws_max_size=settings.max_frame_bytes,  # a kiosk frame; the body limit is bot/api/body_limit.py
     )
 
 

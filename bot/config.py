@@ -44,6 +44,23 @@ class Settings(BaseSettings):
     # deletes or anonymises it. See bot/services/retention.py.
     retention_days: int = 180
 
+    # Limits on what strangers can make the app do (bot/api/limits.py, bot/api/body_limit.py).
+    # Messages per minute and at once (burst), per sender (one phone's chat, one kiosk session)
+    # and per source (one client address). A resident types or taps a few messages a minute; a
+    # lobby kiosk is one address for everyone who uses it, so its per-source limit is wide.
+    chat_sender_per_minute: float = 20
+    chat_sender_burst: int = 15
+    chat_source_per_minute: float = 120
+    chat_source_burst: int = 60
+    kiosk_sender_per_minute: float = 30
+    kiosk_sender_burst: int = 20
+    kiosk_source_per_minute: float = 240
+    kiosk_source_burst: int = 120
+    # The largest request body accepted, in bytes (refused with 413 before it is read in full).
+    max_body_bytes: int = 1_048_576
+    # The largest kiosk WebSocket message (uvicorn's ws_max_size): audio comes in 3200-byte chunks.
+    max_frame_bytes: int = 65_536
+
     @field_validator("trusted_proxies")
     @classmethod
     def _proxies(cls, value: str) -> str:

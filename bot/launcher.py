@@ -119,6 +119,7 @@ class Stack:
             # may send a turn on a connection being closed ("Cannot write to closing transport", seen
             # under load). The server must be the one that waits longest.
             "SANIC_KEEP_ALIVE_TIMEOUT": "75",
+            "SANIC_REQUEST_MAX_SIZE": given.get("SANIC_REQUEST_MAX_SIZE", str(4 * 2**20)),  # 413 over 4 MB
             "TF_CPP_MIN_LOG_LEVEL": "2",
             "PYTHONPATH": str(PROJECT_ROOT),
             "ENGINE_URL": self.front_url or self.urls["engine"],

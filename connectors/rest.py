@@ -1,6 +1,8 @@
 """Rasa's REST channel (`/webhooks/rest/webhook`, name `rest`) that never answers with silence
-(see never_silent) and says where each message came from; the kiosk and web chat channels build
-on it.
+(see never_silent), counts each message against the rate limits first (connectors/limits.py:
+over them, 429 and the kind sentence, and the bot never sees it) and says where each message came
+from; the kiosk and web chat channels build on it. credentials.yml names this class instead of
+Rasa's `rest`; the name and the URL stay Rasa's.
 
 Where from: the message's metadata always carries `client`, the sender's address, which the app
 counts wrong record lookups by (bot/services/lookup_limit.py). Anyone can post to these webhooks
@@ -17,6 +19,7 @@ from rasa.core.channels import rest
 from sanic import Blueprint
 from sanic.request import Request
 
+from connectors.limits import limited
 from connectors.never_silent import Handler, never_silent
 
 RELAY_HEADER = "X-Linli-Relay"
@@ -36,7 +39,7 @@ def caller_address(request: Request) -> str:
 
 class RestInput(rest.RestInput):
     def blueprint(self, on_new_message: Handler) -> Blueprint:  # type: ignore[override]
-        return super().blueprint(never_silent(on_new_message))
+        return limited(super().blueprint(never_silent(on_new_message)))
 
     def get_metadata(self, request: Request) -> dict[str, Any]:
         given = (request.json or {}).get("metadata")

@@ -17,6 +17,7 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
+from connectors.limits import limited
 from connectors.never_silent import never_silent
 from connectors.once import Once, answers_once
 from connectors.rest import RestInput
@@ -73,4 +74,4 @@ class WebChatInput(RestInput):
             )
             return response.json(await asyncio.shield(answer))
 
-        return hook
+        return limited(hook)

@@ -29,6 +29,7 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
+from connectors.limits import BUSY, channel_limits
 from connectors.never_silent import never_silent
 from connectors.once import Once, answers_once
 
@@ -142,6 +143,11 @@ class WeChatInput(InputChannel):
     ) -> str:
         collector = CollectingOutputChannel()
         user = fields["FromUserName"]
+        # Per sender only: every message comes from WeChat's servers, signed. Counted here, in the
+        # first delivery only, so WeChat's retries of a message are not counted again (and get
+        # the same answer); over the limit the answer is the kind sentence, which WeChat shows.
+        if channel_limits().wait(sender=user, source=""):
+            return BUSY
         await never_silent(on_new_message)(
             UserMessage(
                 text,

@@ -10,20 +10,35 @@ class BotUnavailable(RuntimeError):
     pass
 
 
+class BotBusy(BotUnavailable):
+    """The engine's rate limit refused this turn (HTTP 429): the resident waits a moment."""
+
+
 async def ask(
-    engine_url: str, *, sender: str, text: str, metadata: dict[str, str], relay_token: str = ""
+    engine_url: str,
+    *,
+    sender: str,
+    text: str,
+    metadata: dict[str, str],
+    relay_token: str = "",
+    http: httpx.AsyncClient | None = None,
 ) -> list[dict[str, Any]]:
-    """The bot's replies to one utterance. With `relay_token` (the app's service token) the engine
-    believes the `client` address in the metadata (connectors/rest.py); without it, the engine
-    takes the address the request came from."""
+    """One turn through the engine's kiosk channel, on `http` (the process's one client; the app
+    makes it at start-up) or, without one, on a client for this turn alone. With `relay_token` (the
+    app's service token) the engine believes the `client` address in the metadata
+    (connectors/rest.py); without it, the engine takes the address the request came from."""
     url = f"{engine_url.rstrip('/')}/webhooks/kiosk/webhook"
     headers = {"X-Linli-Relay": relay_token} if relay_token else {}
     try:
-        async with httpx.AsyncClient(timeout=30) as http:
-            reply = await http.post(
-                url, json={"sender": sender, "message": text, "metadata": metadata}, headers=headers
-            )
-            reply.raise_for_status()
+        body = {"sender": sender, "message": text, "metadata": metadata}
+        if http is None:
+            async with httpx.AsyncClient(timeout=30) as own:
+                reply = await own.post(url, json=body, headers=headers)
+        else:
+            reply = await http.post(url, json=body, headers=headers)
+        if reply.status_code == 429:
+            raise BotBusy("the engine's rate limit")
+        reply.raise_for_status()
     except httpx.HTTPError as exc:
         raise BotUnavailable(str(exc)) from exc
     messages: list[dict[str, Any]] = reply.json()

@@ -20,6 +20,7 @@ from fastapi.templating import Jinja2Templates
 from bot import clock
 from bot.api import csrf
 from bot.api.deps import SessionDep
+from bot.api.limits import client_address
 from bot.config import PROJECT_ROOT, get_settings
 from bot.models import StaffUser
 from bot.services import records, staff_auth
@@ -66,11 +67,6 @@ def https(request: Request) -> bool:
 def cookie_name(request: Request, base: str) -> str:
     # __Host-: the browser keeps such a cookie only if it is Secure, for this host alone, path /.
     return f"__Host-{base}" if https(request) else base
-
-
-def client_address(request: Request) -> str:
-    """Where the request came from (X-Forwarded-For counts only from TRUSTED_PROXIES, main.py)."""
-    return request.client.host if request.client else ""
 
 
 def device_id(request: Request) -> str:

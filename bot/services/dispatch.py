@@ -51,13 +51,15 @@ class HttpDispatcher:
 
     name = "http"
 
-    def __init__(self, url: str, key: str, timeout: float = 3.0) -> None:
+    def __init__(self, url: str, key: str, timeout: float = 3.0, http: httpx.Client | None = None) -> None:
         self.url = url.rstrip("/")
         self.key = key
         self.timeout = timeout
+        self.http = http  # the app's one client (bot/api/clients.py); None: a client per call
 
     def _post(self, path: str, payload: dict[str, object]) -> dict[str, object]:
-        response = httpx.post(
+        post = httpx.post if self.http is None else self.http.post
+        response = post(
             f"{self.url}{path}",
             json=payload,
             headers={"Authorization": f"Bearer {self.key}"},
@@ -100,8 +102,8 @@ class HttpDispatcher:
             logger.warning("taxi provider did not confirm cancelling %s: %s", booking.number, exc)
 
 
-def get_dispatcher() -> Dispatcher:
+def get_dispatcher(http: httpx.Client | None = None) -> Dispatcher:
     settings = get_settings()
     if settings.taxi_dispatch_url:
-        return HttpDispatcher(settings.taxi_dispatch_url, settings.taxi_dispatch_key)
+        return HttpDispatcher(settings.taxi_dispatch_url, settings.taxi_dispatch_key, http=http)
     return StaffDispatcher()

@@ -73,7 +73,7 @@ def file_request(
     location: str,
 ) -> tuple[ResidentRequest, bool]:
     if category not in CATEGORIES:
-        raise ValueError(f"unknown category {category!r}")
+        raise ValueError(f"category must be one of {', '.join(CATEGORIES)}")
     urgent = is_urgent(category, description)
     row = ResidentRequest(
         idempotency_key=idempotency_key,

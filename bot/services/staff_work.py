@@ -71,7 +71,7 @@ def find_request(session: Session, number: str) -> ResidentRequest | None:
 
 def assign(session: Session, request: ResidentRequest, *, department: str, assignee: str, actor: str) -> None:
     if department and department not in DEPARTMENTS:
-        raise ValueError(f"unknown department {department!r}")
+        raise ValueError(f"department must be one of {', '.join(DEPARTMENTS)}")
     request.department, request.assignee = department, assignee[:64]
     audit.record(
         session,
@@ -199,9 +199,31 @@ def _local(moment: datetime | None) -> str:
     return records.as_utc(moment).astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M") if moment else ""
 
 
+# A spreadsheet reads a cell that begins with one of these as a formula: =HYPERLINK(…) typed by a
+# resident into a request would run on the office PC that opens the export (CSV injection).
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def spreadsheet_safe(value: object) -> object:
+    """A text cell that would start a formula, with an apostrophe before it (shown as text)."""
+    if isinstance(value, str) and value.startswith(FORMULA_START):
+        return "'" + value
+    return value
+
+
+class _SafeWriter:
+    """csv.writer whose every text cell is spreadsheet_safe: no export can forget it."""
+
+    def __init__(self, out: io.StringIO) -> None:
+        self._writer = csv.writer(out)
+
+    def writerow(self, row: list[object]) -> None:
+        self._writer.writerow([spreadsheet_safe(cell) for cell in row])
+
+
 def requests_csv(session: Session, *, now: datetime) -> str:
     out = io.StringIO()
-    writer = csv.writer(out)
+    writer = _SafeWriter(out)
     writer.writerow(
         ["编号", "类别", "紧急", "状态", "部门", "经办人", "地点", "情况", "电话", "登记时间", "期限", "超期", "满意度"]
     )
@@ -216,7 +238,7 @@ def requests_csv(session: Session, *, now: datetime) -> str:
 
 def bookings_csv(session: Session) -> str:
     out = io.StringIO()
-    writer = csv.writer(out)
+    writer = _SafeWriter(out)
     writer.writerow(["类型", "编号", "状态", "时间", "地点", "去向/方向", "人数/楼层", "电话", "车牌/机器", "登记时间"])
     for t in session.scalars(select(TaxiBooking).order_by(TaxiBooking.id)):
         writer.writerow([

@@ -8,12 +8,14 @@ import sqlite3
 import subprocess
 import time
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from rasa_sdk import Tracker
+
+from actions import app_client
 
 ROOT = Path(__file__).resolve().parents[2]
 APP_PYTHON = ROOT / ".venvs" / "app" / "bin" / "python"
@@ -54,6 +56,13 @@ def app_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, A
     yield {"url": url, "db": db}
     server.terminate()
     server.wait(10)
+
+
+@pytest.fixture(autouse=True)
+async def one_session_per_test() -> AsyncIterator[None]:
+    """The client keeps one session per event loop; each test has its own loop, so close it after."""
+    yield
+    await app_client.close_session()
 
 
 @pytest.fixture

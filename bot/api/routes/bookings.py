@@ -9,6 +9,7 @@ from typing import Literal
 from fastapi import APIRouter, HTTPException, Response, status
 from pydantic import AwareDatetime, BaseModel, Field
 
+from bot.api.clients import ClientsDep
 from bot.api.deps import NowDep, SessionDep
 from bot.models import ClimberBooking, TaxiBooking
 from bot.services import lookup_limit, records, resident_requests, spoken, stair_climber, taxi
@@ -58,12 +59,14 @@ class TaxiIn(BaseModel):
 
 
 @router.post("/taxi-bookings", response_model=RecordOut, status_code=201)
-def create_taxi_booking(body: TaxiIn, session: SessionDep, now: NowDep, response: Response) -> RecordOut:
+def create_taxi_booking(
+    body: TaxiIn, session: SessionDep, now: NowDep, response: Response, clients: ClientsDep
+) -> RecordOut:
     try:
         booking, created = taxi.book_taxi(
             session,
             **{**body.model_dump(), "phone": _phone(body.phone)},
-            dispatcher=get_dispatcher(),
+            dispatcher=get_dispatcher(clients.provider),
             now=now,
         )
     except taxi.TaxiError as exc:
@@ -215,7 +218,7 @@ class CancelIn(BaseModel):
 
 
 @router.post("/records/{number}/cancel", response_model=RecordOut)
-def cancel_record(number: str, body: CancelIn, session: SessionDep, now: NowDep) -> RecordOut:
+def cancel_record(number: str, body: CancelIn, session: SessionDep, now: NowDep, clients: ClientsDep) -> RecordOut:
     with _lookup_refusals():
         record = records.find_by_number(
             session, number=number, phone=body.phone, sender_id=body.sender_id, client=body.client, now=now
@@ -225,7 +228,7 @@ def cancel_record(number: str, body: CancelIn, session: SessionDep, now: NowDep)
     if not records.is_open(record):
         raise HTTPException(status_code=409, detail={"message": f"这个已经{record.status}，不能再取消了。"})
     if isinstance(record, TaxiBooking):
-        taxi.cancel(session, record, dispatcher=get_dispatcher(), actor=body.actor)
+        taxi.cancel(session, record, dispatcher=get_dispatcher(clients.provider), actor=body.actor)
         text = f"好的，编号{spoken.record_number(record.number)}的车已经取消了。"
     elif isinstance(record, ClimberBooking):
         stair_climber.cancel(session, record, actor=body.actor)

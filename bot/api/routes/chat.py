@@ -1,6 +1,7 @@
 """The residents' chat page at /chat/ and its one endpoint. The page posts here; the app passes
 the message to the engine's `webchat` channel (connectors/webchat.py) and returns the replies, so
-the phone only ever talks to one address."""
+the phone only ever talks to one address. Messages are rate-limited per sender and per client
+address (bot/api/limits.py): over the limit, 429 with a kind sentence the page shows as a pause."""
 
 import re
 from typing import Any
@@ -10,6 +11,8 @@ from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import Response
 from pydantic import BaseModel, Field, field_validator
 
+from bot.api import limits
+from bot.api.clients import ClientsDep
 from bot.api.staff import TEMPLATES
 from bot.config import get_settings
 
@@ -50,33 +53,29 @@ def relay_headers() -> dict[str, str]:
     return {"X-Linli-Relay": get_settings().service_token}
 
 
-def client_address(request: Request) -> str:
-    """The resident's address: the peer, or behind a reverse proxy the address it forwards
-    (uvicorn believes X-Forwarded-For from FORWARDED_ALLOW_IPS, by default 127.0.0.1)."""
-    return request.client.host if request.client else ""
-
-
 @router.post("/send")
-async def send(body: ChatIn, request: Request) -> list[dict[str, Any]]:
+async def send(body: ChatIn, request: Request, clients: ClientsDep) -> list[dict[str, Any]]:
     text = CONTROL_CHARACTERS.sub("", body.message).strip()
     if not text:
         raise HTTPException(status_code=422, detail="请先写点什么再发送。")
     if len(text) > MAX_MESSAGE:
         raise HTTPException(status_code=422, detail=f"这条消息太长了，请分几次发，每次不超过{MAX_MESSAGE}个字。")
+    wait = limits.wait(limits.resident_limits(request).chat, sender=body.sender, connection=request)
+    if wait:
+        raise HTTPException(status_code=429, detail=limits.BUSY, headers=limits.retry_after(wait))
     url = f"{get_settings().engine_url.rstrip('/')}/webhooks/webchat/webhook"
     try:
-        async with httpx.AsyncClient(timeout=30) as http:
-            reply = await http.post(
-                url,
-                json={
-                    "sender": body.sender,
-                    "message": text,
-                    "message_id": body.message_id,
-                    "metadata": {"client": client_address(request)},
-                },
-                headers=relay_headers(),
-            )
-            reply.raise_for_status()
+        sent = {
+            "sender": body.sender,
+            "message": text,
+            "message_id": body.message_id,
+            "metadata": {"client": limits.client_address(request)},
+        }
+        reply = await clients.engine.post(url, json=sent, headers=relay_headers())
+        if reply.status_code == 429:  # the engine's own limit (connectors/limits.py)
+            headers = {"Retry-After": reply.headers.get("Retry-After", "10")}
+            raise HTTPException(status_code=429, detail=limits.BUSY, headers=headers)
+        reply.raise_for_status()
     except httpx.HTTPError as exc:
         raise HTTPException(status_code=503, detail="对不起，助手暂时没有反应，请稍后再试。") from exc
     messages: list[dict[str, Any]] = reply.json()

@@ -62,7 +62,7 @@ class PhoneOut(BaseModel):
 @router.post("/alerts", status_code=201, response_model=AlertOut)
 def create_alert(body: AlertIn, session: SessionDep) -> AlertOut:
     if body.kind not in alerts.EMERGENCY_KINDS:
-        raise HTTPException(status_code=422, detail=f"unknown alert kind {body.kind!r}")
+        raise HTTPException(status_code=422, detail=f"kind must be one of {', '.join(alerts.EMERGENCY_KINDS)}")
     try:  # an alert is never refused for a phone it cannot read: it is kept without one
         number = phone.normalize_phone(body.phone) if body.phone else None
     except phone.PhoneError:

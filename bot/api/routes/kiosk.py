@@ -10,19 +10,25 @@ Client → app (JSON text frames, and binary frames of 16 kHz 16-bit mono PCM):
   {"type": "stop"}                                end of the utterance (or Vosk's endpointing)
   {"type": "text", "text": "叫出租车"}             a touch instead of speech
 App → client after each utterance: {"type": "heard", "text"}, {"type": "reply", "messages", "speed"},
-then one binary frame: the reply as WAV. Errors: {"type": "error", "message"} in Chinese.
+then one binary frame: the reply as WAV. Errors: {"type": "error", "message"} in Chinese; a frame
+that is not one of the above (not JSON, not an object, wrong types) gets "消息格式不对。" and the
+socket stays open for the next one. Turns (a listen or a touch) are rate-limited per session and
+per address (bot/api/limits.py): over the limit, {"type": "busy", "message"}, shown as a pause.
 """
 
 import json
 import logging
 import secrets
 from functools import lru_cache
-from typing import Any
+from typing import Annotated, Any, Literal
 
 import anyio
 from fastapi import APIRouter, Request, WebSocket, WebSocketDisconnect
 from fastapi.responses import Response
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
+from bot.api import limits
+from bot.api.clients import clients
 from bot.api.staff import TEMPLATES
 from bot.config import get_settings
 from voice import asr, audio, bot_client, tts
@@ -31,6 +37,59 @@ from voice import text as chinese
 router = APIRouter(prefix="/kiosk")
 logger = logging.getLogger(__name__)
 MAX_UTTERANCE_BYTES = 16_000 * 2 * 30  # 30 seconds of speech
+BAD_FRAME = "消息格式不对。"
+
+
+# The page's frames. Unknown extra keys are ignored (a newer page may send more); wrong types are not.
+class Button(BaseModel):
+    title: str | int | float | None = None
+    payload: str | int | float | None = None
+
+
+class Hello(BaseModel):
+    type: Literal["hello"]
+    kiosk_id: str = ""
+    location: str = ""
+
+
+class Listen(BaseModel):
+    type: Literal["listen"]
+    expect: list[Button | str | int | float] | None = None
+    number: bool = False
+
+
+class Stop(BaseModel):
+    type: Literal["stop"]
+
+
+class Text(BaseModel):
+    type: Literal["text"]
+    text: str = ""
+
+
+class Other(BaseModel):
+    """A frame of a type this app does not know: "不认识的消息。", as before."""
+
+    model_config = ConfigDict(extra="allow")
+    type: str
+
+
+Frame = Annotated[Hello | Listen | Stop | Text, Field(discriminator="type")]
+FRAME: TypeAdapter[Hello | Listen | Stop | Text] = TypeAdapter(Frame)
+OTHER = TypeAdapter(Other)
+
+
+def read_frame(text: str) -> Hello | Listen | Stop | Text | Other | None:
+    """The frame, an unknown type as `Other`, or None when it is not a frame at all."""
+    try:
+        return FRAME.validate_json(text)
+    except ValidationError as exc:
+        if any(e["type"] == "union_tag_invalid" for e in exc.errors()):
+            try:
+                return OTHER.validate_json(text)
+            except ValidationError:
+                return None
+        return None
 
 
 @lru_cache
@@ -69,28 +128,31 @@ class KioskSession:
     async def send(self, **message: Any) -> None:
         await self.socket.send_text(json.dumps(message, ensure_ascii=False))
 
-    async def hello(self, message: dict[str, Any]) -> None:
-        self.metadata = {k: str(message.get(k, ""))[:64] for k in ("kiosk_id", "location")}
+    async def hello(self, message: Hello) -> None:
+        self.metadata = {"kiosk_id": message.kiosk_id[:64], "location": message.location[:64]}
         # where the kiosk is on the network: the source its wrong record lookups count against
-        self.metadata["client"] = self.socket.client.host if self.socket.client else ""
+        self.metadata["client"] = limits.client_address(self.socket)
         await self.send(type="ready", voice=self.pool is not None, session=self.sender)
         if self.pool is not None:
             await anyio.to_thread.run_sync(warm_up, self.pool)
 
-    async def listen(self, message: dict[str, Any]) -> None:
+    async def listen(self, message: Listen) -> None:
         if self.pool is None:
             await self.send(type="error", message="语音功能还没有安装，请用手点屏幕上的按钮。")
             return
         self.done_listening()
+        if not await self.may_take_a_turn():
+            return
         # The buttons on screen: {"title", "payload"} (or plain words). Heard words are matched to
         # the nearest title, and its payload goes to the bot, as if the button had been touched.
         self.expect = {}
-        for item in (message.get("expect") or [])[:20]:
-            title, payload = (item.get("title"), item.get("payload")) if isinstance(item, dict) else (item, item)
-            if title and chinese.grammar_phrase(str(title)):
-                self.expect[str(title)] = str(payload or title)
+        for item in (message.expect or [])[:20]:
+            title, payload = (item.title, item.payload) if isinstance(item, Button) else (item, item)
+            title = "" if title is None else str(title)
+            if title and chinese.grammar_phrase(title):
+                self.expect[title] = str(payload or title)
         grammar = [chinese.grammar_phrase(title) for title in self.expect]
-        self.expect_number = bool(message.get("number"))  # a phone, number or address is asked
+        self.expect_number = message.number  # a phone, number or address is asked
         self.recognizer = asr.Recognizer(self.pool.model, grammar=grammar) if grammar else self.pool.acquire()
         self.received, self.last_partial = 0, ""
 
@@ -137,6 +199,14 @@ class KioskSession:
             return
         await self.answer(said)
 
+    async def may_take_a_turn(self) -> bool:
+        """A turn starts with a listen or a touch: counted here, per session and per address."""
+        limit = limits.resident_limits(self.socket).kiosk
+        if limits.wait(limit, sender=self.sender, connection=self.socket):
+            await self.send(type="busy", message=limits.BUSY)
+            return False
+        return True
+
     async def answer(self, said: str) -> None:
         try:
             messages = await bot_client.ask(
@@ -145,7 +215,11 @@ class KioskSession:
                 text=said,
                 metadata=self.metadata,
                 relay_token=get_settings().service_token,
+                http=clients(self.socket).engine,
             )
+        except bot_client.BotBusy:
+            await self.send(type="busy", message=limits.BUSY)
+            return
         except bot_client.BotUnavailable:
             await self.send(type="error", message="对不起，助手暂时没有反应，请找工作人员。")
             return
@@ -174,21 +248,18 @@ async def kiosk_socket(socket: WebSocket) -> None:
             if frame.get("bytes") is not None:
                 await session.audio(frame["bytes"])
                 continue
-            try:
-                message = json.loads(frame.get("text") or "{}")
-            except ValueError:
-                await session.send(type="error", message="消息格式不对。")
-                continue
-            kind = message.get("type")
-            if kind == "hello":
+            message = read_frame(frame.get("text") or "")
+            if message is None:
+                await session.send(type="error", message=BAD_FRAME)
+            elif isinstance(message, Hello):
                 await session.hello(message)
-            elif kind == "listen":
+            elif isinstance(message, Listen):
                 await session.listen(message)
-            elif kind == "stop":
+            elif isinstance(message, Stop):
                 await session.stop()
-            elif kind == "text":
-                text = str(message.get("text", "")).strip()[:500]
-                if text:
+            elif isinstance(message, Text):
+                text = message.text.strip()[:500]
+                if text and await session.may_take_a_turn():
                     await session.answer(text)
             else:
                 await session.send(type="error", message="不认识的消息。")

@@ -1,6 +1,7 @@
 """The staff console's JSON API under /api/staff/ (signed-in staff only): the same services as
 the pages, for scripts and the alerts poll. Phone numbers and addresses appear only here and in
-the pages, both behind sign-in."""
+the pages, both behind sign-in, and every read of them is in the audit log as a page view is
+(bot/services/audit.py): who, what, when."""
 
 from datetime import date, datetime
 from typing import Literal
@@ -13,7 +14,7 @@ from pydantic import AwareDatetime, BaseModel, Field
 from bot.api.deps import NowDep, SessionDep
 from bot.api.staff import SHANGHAI, StaffDep
 from bot.services import alerts as alert_service
-from bot.services import content_admin, conversations, records, staff_work
+from bot.services import audit, content_admin, conversations, records, staff_work
 from bot.services.content import ContentError
 from bot.services.forms.lookup import describe
 
@@ -37,6 +38,9 @@ class AlertOut(BaseModel):
 
 @router.get("/alerts", response_model=list[AlertOut])
 def alerts(user: StaffDep, session: SessionDep) -> list[AlertOut]:
+    shown = alert_service.open_alerts(session)
+    audit.record_first(session, actor=user.username, action="view", kind="alert", object_ids=[str(a.id) for a in shown])
+    session.commit()
     return [
         AlertOut(
             id=a.id,
@@ -50,7 +54,7 @@ def alerts(user: StaffDep, session: SessionDep) -> list[AlertOut]:
             phone=a.phone,
             conversation=f"/staff/conversations/{quote(a.sender_id, safe='')}",
         )
-        for a in alert_service.open_alerts(session)
+        for a in shown
     ]
 
 
@@ -93,6 +97,8 @@ def conversation_list(
     flag: Literal["", "low_confidence", "fallback", "handoff", "emergency", "booked", "unreviewed"] = "",
 ) -> list[SummaryOut]:
     filters = conversations.Filters(channel, since, until, intent, flag)
+    audit.record(session, actor=user.username, action="view", kind="conversation", object_id="list")
+    session.commit()
     return [
         SummaryOut(**{**s.__dict__, "intents": sorted(s.intents)})
         for s in conversations.summaries(session)
@@ -117,6 +123,8 @@ def conversation(sender_id: str, user: StaffDep, session: SessionDep) -> list[Me
     messages = conversations.transcript(session, sender_id=sender_id)
     if not messages:
         raise HTTPException(status_code=404, detail="no such conversation")
+    audit.record(session, actor=user.username, action="view", kind="conversation", object_id=sender_id)
+    session.commit()
     return [MessageOut(**m.__dict__) for m in messages]
 
 
@@ -150,6 +158,8 @@ def correct(sender_id: str, body: CorrectionIn, user: StaffDep, session: Session
 
 @router.get("/corrections.yml", response_class=PlainTextResponse)
 def corrections(user: StaffDep, session: SessionDep) -> str:
+    audit.record(session, actor=user.username, action="export", kind="correction")
+    session.commit()
     return conversations.corrections_yaml(session)
 
 

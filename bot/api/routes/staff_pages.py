@@ -11,12 +11,12 @@ from fastapi.responses import PlainTextResponse, Response
 from sqlalchemy import select
 
 from bot.api.deps import NowDep, SessionDep
+from bot.api.limits import client_address
 from bot.api.security_headers import csp_nonce
 from bot.api.staff import (
     SHANGHAI,
     AdminDep,
     StaffDep,
-    client_address,
     device_id,
     page,
     redirect,
@@ -286,6 +286,8 @@ def correct_intent(
 
 @router.get("/corrections.yml")
 def corrections_export(user: StaffDep, session: SessionDep) -> Response:
+    audit.record(session, actor=user.username, action="export", kind="correction")  # residents' sentences
+    session.commit()
     return PlainTextResponse(
         conversations.corrections_yaml(session),
         media_type="application/x-yaml; charset=utf-8",

@@ -66,6 +66,11 @@
       });
       const response = await post().catch(() => post());
       const body = await response.json();
+      if (response.status === 429) {
+        // Too many messages at once: a pause, not a fault. The message was not sent; say it again later.
+        state.messages.push({ who: "notice", text: typeof body.detail === "string" ? body.detail : "说得太快了，请稍等一下再说。" });
+        return;
+      }
       if (!response.ok) throw new Error(typeof body.detail === "string" ? body.detail : "发送没有成功，请再试一次。");
       for (const m of body) {
         if (m.text || (m.buttons && m.buttons.length)) state.messages.push({ who: "bot", text: m.text || "", buttons: m.buttons || [] });

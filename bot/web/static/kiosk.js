@@ -152,6 +152,12 @@
       } else if (message.type === "error") {
         stopCapture();
         caption.textContent = message.message;
+      } else if (message.type === "busy") {
+        // Too many turns at once (the rate limit): a calm pause, not an error; the buttons stay.
+        stopCapture();
+        caption.textContent = message.message;
+        caption.classList.add("pause");
+        setTimeout(() => caption.classList.remove("pause"), 4000);
       }
     };
     socket.onclose = () => setTimeout(connect, 1000);

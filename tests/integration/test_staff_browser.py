@@ -258,7 +258,8 @@ def test_another_site_can_neither_frame_the_console_nor_post_to_it(
 ) -> None:
     """A page from another site, opened in the signed-in browser (Playwright serves it)."""
     app = stack.urls["app"]
-    before = staff.get("/api/policies/反诈骗", headers={"Authorization": f"Bearer {_service_token()}"}).json()
+    service = {"Authorization": f"Bearer {stack.secrets['SERVICE_TOKEN']}"}
+    before = staff.get("/api/policies/反诈骗", headers=service).json()
     console.route(
         f"{ATTACKER}/**",
         lambda route: route.fulfill(
@@ -277,13 +278,7 @@ def test_another_site_can_neither_frame_the_console_nor_post_to_it(
     assert [frame.url for frame in console.frames[1:]] == ["chrome-error://chromewebdata/"]
     console.evaluate("document.getElementById('f').submit()")
     expect(console.locator("body")).to_contain_text("已拒绝", timeout=10_000)
-    after = staff.get("/api/policies/反诈骗", headers={"Authorization": f"Bearer {_service_token()}"}).json()
+    after = staff.get("/api/policies/反诈骗", headers=service).json()
     assert after["answer"] == before["answer"]
     console.goto("/staff/")  # the console itself goes on working
     expect(console.get_by_text("测试员")).to_be_visible()
-
-
-def _service_token() -> str:
-    from bot.config import get_settings
-
-    return get_settings().service_token

@@ -47,13 +47,16 @@ def shot(page: Page, name: str, screen: tuple[int, int]) -> None:
     page.screenshot(path=str(SHOTS / f"kiosk_sos_{name}_{screen[0]}x{screen[1]}.png"))
 
 
-# For every tile and button of the emergency screen: on screen, not covered, its text big.
-LAYOUT = """() => [...document.querySelectorAll('#sos-screen .tile, #sos-screen button')].map((el) => {
+# For every element the selector finds: on screen, not covered, its text big (and not wider than it).
+LAYOUT = """(selector) => [...document.querySelectorAll(selector)].map((el) => {
   const box = el.getBoundingClientRect();
   const top = document.elementFromPoint(box.x + box.width / 2, box.y + box.height / 2);
-  const sizes = [el, ...el.querySelectorAll('*')].map((e) => parseFloat(getComputedStyle(e).fontSize));
+  const hasText = (e) => [...e.childNodes].some((n) => n.nodeType === 3 && n.data.trim());
+  const texts = [el, ...el.querySelectorAll('*')].filter(hasText);
+  const sizes = texts.map((e) => parseFloat(getComputedStyle(e).fontSize));
   const inside = box.top >= 0 && box.left >= 0 && box.bottom <= innerHeight && box.right <= innerWidth;
-  return { text: el.innerText, inside, uncovered: el.contains(top), smallest: Math.min(...sizes) };
+  const fits = texts.every((e) => e.scrollWidth <= el.clientWidth);
+  return { text: el.innerText, inside, uncovered: el.contains(top), smallest: Math.min(...sizes), fits };
 })"""
 
 
@@ -64,10 +67,10 @@ def check_emergency_screen(page: Page) -> None:
     expect(tiles).to_have_text(NUMBERS)
     for what in ("急救", "火警", "报警", "燃气抢修"):
         expect(screen.locator(".tile .what", has_text=what)).to_be_visible()
-    layout: list[dict[str, Any]] = page.evaluate(LAYOUT)
+    layout: list[dict[str, Any]] = page.evaluate(LAYOUT, "#sos-screen .tile, #sos-screen button")
     assert len(layout) == 6, layout  # four tiles, two buttons
     for item in layout:
-        assert item["inside"] and item["uncovered"] and item["smallest"] >= 40, item
+        assert item["inside"] and item["uncovered"] and item["fits"] and item["smallest"] >= 40, item
     assert page.locator("#sos-state").evaluate("(e) => parseFloat(getComputedStyle(e).fontSize)") >= 48
     # nothing in Latin letters on the resident's screen, only numbers
     assert not re.search("[A-Za-z]", page.evaluate("() => document.body.innerText"))
@@ -118,10 +121,9 @@ def test_sos_mid_taxi_form_with_the_pad_open_then_staff_come_then_home(
     expect(page.locator("#menu")).to_be_hidden()  # the pad takes the screen, 紧急求助 stays
     sos = page.locator("#sos")
     expect(sos).to_be_visible()
-    assert sos.evaluate(
-        "(e) => { const b = e.getBoundingClientRect();"
-        " return e.contains(document.elementFromPoint(b.x + b.width / 2, b.y + b.height / 2)); }"
-    )
+    # 紧急求助, every key of the pad and 不办了: on screen and none covered by another
+    for item in page.evaluate(LAYOUT, "#sos, #entry button"):
+        assert item["inside"] and item["uncovered"] and item["smallest"] >= 34, item
     shot(page, "pad_open", screen)
     sos.click()
     check_emergency_screen(page)

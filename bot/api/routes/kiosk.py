@@ -261,9 +261,10 @@ class KioskSession:
                 location=self.metadata.get("location", ""),
                 come=come,
             )
-        except SQLAlchemyError:
-            self.db.rollback()  # the session stays usable for the next touch
-            raise
+        finally:
+            # no connection or transaction held between touches (a refused one is rolled back);
+            # the session opens again for the next one, and the alert's loaded id stays readable
+            self.db.close()
 
     async def answer(self, said: str) -> None:
         try:
@@ -290,7 +291,8 @@ class KioskSession:
 
 @router.get("/", include_in_schema=False)
 def kiosk_page(request: Request) -> Response:
-    """Full screen, very large text, six big buttons and one talk button (bot/web/static/kiosk.js)."""
+    """Full screen, very large text, big buttons, 紧急求助 on every screen and one talk button
+    (bot/web/static/kiosk.js)."""
     return TEMPLATES.TemplateResponse(request, "kiosk.html", {})
 
 

@@ -9,11 +9,17 @@ Client → app (JSON text frames, and binary frames of 16 kHz 16-bit mono PCM):
   <binary PCM>…                                   → {"type": "partial", "text"} as it is heard
   {"type": "stop"}                                end of the utterance (or Vosk's endpointing)
   {"type": "text", "text": "叫出租车"}             a touch instead of speech
+  {"type": "sos"} / {"type": "sos", "come": true}  the red 紧急求助 button / its "请工作人员过来":
+                                                  an alert for staff, stored here, never via the
+                                                  NLU → {"type": "sos", "come", "told": bool}
 App → client after each utterance: {"type": "heard", "text"}, {"type": "reply", "messages", "speed"},
 then one binary frame: the reply as WAV. Errors: {"type": "error", "message"} in Chinese; a frame
 that is not one of the above (not JSON, not an object, wrong types) gets "消息格式不对。" and the
 socket stays open for the next one. Turns (a listen or a touch) are rate-limited per session and
 per address (bot/api/limits.py): over the limit, {"type": "busy", "message"}, shown as a pause.
+An sos is never limited and never waits: it is handled as soon as it is read, ahead of a turn still
+waiting for the engine; a second one from the same session within SOS_WINDOW_SECONDS gives the same
+alert (a double tap, or a resident pressing again) and is answered "told" again.
 """
 
 import json
@@ -23,14 +29,22 @@ from functools import lru_cache
 from typing import Annotated, Any, Literal
 
 import anyio
+from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
 from fastapi import APIRouter, Request, WebSocket, WebSocketDisconnect
 from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session
+from starlette.types import Message
 
+from bot import clock
 from bot.api import limits
 from bot.api.clients import clients
+from bot.api.deps import SessionDep
 from bot.api.staff import TEMPLATES
 from bot.config import get_settings
+from bot.models import Alert
+from bot.services import alerts
 from voice import asr, audio, bot_client, tts
 from voice import text as chinese
 
@@ -38,6 +52,8 @@ router = APIRouter(prefix="/kiosk")
 logger = logging.getLogger(__name__)
 MAX_UTTERANCE_BYTES = 16_000 * 2 * 30  # 30 seconds of speech
 BAD_FRAME = "消息格式不对。"
+SOS_WINDOW_SECONDS = 60  # a second touch of 紧急求助 within this is the same emergency
+QUEUED_FRAMES = 1000  # frames read ahead of a slow turn (audio comes ten a second)
 
 
 # The page's frames. Unknown extra keys are ignored (a newer page may send more); wrong types are not.
@@ -67,6 +83,11 @@ class Text(BaseModel):
     text: str = ""
 
 
+class Sos(BaseModel):
+    type: Literal["sos"]
+    come: bool = False  # the emergency screen's "请工作人员过来"
+
+
 class Other(BaseModel):
     """A frame of a type this app does not know: "不认识的消息。", as before."""
 
@@ -74,12 +95,12 @@ class Other(BaseModel):
     type: str
 
 
-Frame = Annotated[Hello | Listen | Stop | Text, Field(discriminator="type")]
-FRAME: TypeAdapter[Hello | Listen | Stop | Text] = TypeAdapter(Frame)
+Frame = Annotated[Hello | Listen | Stop | Text | Sos, Field(discriminator="type")]
+FRAME: TypeAdapter[Hello | Listen | Stop | Text | Sos] = TypeAdapter(Frame)
 OTHER = TypeAdapter(Other)
 
 
-def read_frame(text: str) -> Hello | Listen | Stop | Text | Other | None:
+def read_frame(text: str) -> Hello | Listen | Stop | Text | Sos | Other | None:
     """The frame, an unknown type as `Other`, or None when it is not a frame at all."""
     try:
         return FRAME.validate_json(text)
@@ -114,8 +135,10 @@ def warm_up(pool: asr.RecognizerPool) -> None:
 
 
 class KioskSession:
-    def __init__(self, socket: WebSocket) -> None:
+    def __init__(self, socket: WebSocket, db: Session) -> None:
         self.socket = socket
+        self.db = db
+        self.sos_stored: dict[bool, tuple[str, float]] = {}  # come → (message id, when stored)
         self.sender = f"kiosk-{secrets.token_hex(6)}"  # a new conversation for every session
         self.metadata: dict[str, str] = {}
         self.pool = recognizers()
@@ -128,10 +151,13 @@ class KioskSession:
     async def send(self, **message: Any) -> None:
         await self.socket.send_text(json.dumps(message, ensure_ascii=False))
 
-    async def hello(self, message: Hello) -> None:
+    def introduce(self, message: Hello) -> None:
+        """Which kiosk, where: known as soon as the hello is read, for an sos right behind it."""
         self.metadata = {"kiosk_id": message.kiosk_id[:64], "location": message.location[:64]}
         # where the kiosk is on the network: the source its wrong record lookups count against
         self.metadata["client"] = limits.client_address(self.socket)
+
+    async def hello(self, message: Hello) -> None:
         await self.send(type="ready", voice=self.pool is not None, session=self.sender)
         if self.pool is not None:
             await anyio.to_thread.run_sync(warm_up, self.pool)
@@ -207,6 +233,39 @@ class KioskSession:
             return False
         return True
 
+    async def sos(self, message: Sos) -> None:
+        """The alert, stored before "told" is said; not rate-limited, and no engine involved."""
+        now = clock.timestamp()
+        previous = self.sos_stored.get(message.come)
+        if previous and now - previous[1] < SOS_WINDOW_SECONDS:
+            message_id = previous[0]  # the same alert again: insert_once finds it
+        else:
+            message_id = f"{'come' if message.come else 'sos'}-{secrets.token_hex(6)}"
+        try:
+            alert = await anyio.to_thread.run_sync(self.store_sos, message_id, message.come)
+        except SQLAlchemyError:
+            logger.exception("kiosk %s: the emergency alert could not be stored", self.metadata.get("kiosk_id", ""))
+            await self.send(type="sos", come=message.come, told=False)
+            return
+        if previous is None or previous[0] != message_id:
+            self.sos_stored[message.come] = (message_id, now)
+        await self.send(type="sos", come=message.come, told=True, alert=alert.id)
+
+    def store_sos(self, message_id: str, come: bool) -> Alert:
+        try:
+            return alerts.raise_kiosk_sos(
+                self.db,
+                sender_id=self.sender,
+                message_id=message_id,
+                kiosk_id=self.metadata.get("kiosk_id", ""),
+                location=self.metadata.get("location", ""),
+                come=come,
+            )
+        finally:
+            # no connection or transaction held between touches (a refused one is rolled back);
+            # the session opens again for the next one, and the alert's loaded id stays readable
+            self.db.close()
+
     async def answer(self, said: str) -> None:
         try:
             messages = await bot_client.ask(
@@ -232,38 +291,71 @@ class KioskSession:
 
 @router.get("/", include_in_schema=False)
 def kiosk_page(request: Request) -> Response:
-    """Full screen, very large text, six big buttons and one talk button (bot/web/static/kiosk.js)."""
+    """Full screen, very large text, big buttons, 紧急求助 on every screen and one talk button
+    (bot/web/static/kiosk.js)."""
     return TEMPLATES.TemplateResponse(request, "kiosk.html", {})
 
 
 @router.websocket("/ws")
-async def kiosk_socket(socket: WebSocket) -> None:
+async def kiosk_socket(socket: WebSocket, db: SessionDep) -> None:
     await socket.accept()
-    session = KioskSession(socket)
+    session = KioskSession(socket, db)
+    # Frames are read as they come; an sos is handled at once, everything else goes in order to
+    # take_turns, so that a turn waiting for the engine never holds up an emergency.
+    turns, queued = anyio.create_memory_object_stream[Message](max_buffer_size=QUEUED_FRAMES)
     try:
-        while True:
-            frame = await socket.receive()
-            if frame["type"] == "websocket.disconnect":
-                return
-            if frame.get("bytes") is not None:
-                await session.audio(frame["bytes"])
-                continue
-            message = read_frame(frame.get("text") or "")
-            if message is None:
-                await session.send(type="error", message=BAD_FRAME)
-            elif isinstance(message, Hello):
-                await session.hello(message)
-            elif isinstance(message, Listen):
-                await session.listen(message)
-            elif isinstance(message, Stop):
-                await session.stop()
-            elif isinstance(message, Text):
-                text = message.text.strip()[:500]
-                if text and await session.may_take_a_turn():
-                    await session.answer(text)
-            else:
-                await session.send(type="error", message="不认识的消息。")
-    except WebSocketDisconnect:
-        return
+        async with anyio.create_task_group() as group:
+            group.start_soon(take_turns, session, queued)
+            await read_frames(session, turns)
+            group.cancel_scope.cancel()
     finally:
         session.done_listening()  # a recognizer left mid-utterance goes back to the pool
+
+
+async def read_frames(session: KioskSession, turns: MemoryObjectSendStream[Message]) -> None:
+    async with turns:
+        try:
+            while True:
+                frame = await session.socket.receive()
+                if frame["type"] == "websocket.disconnect":
+                    return
+                text = frame.get("text")
+                message = read_frame(text) if text is not None and frame.get("bytes") is None else None
+                if isinstance(message, Sos):
+                    await session.sos(message)
+                    continue
+                if isinstance(message, Hello):
+                    session.introduce(message)
+                await turns.send(frame)
+        except WebSocketDisconnect:
+            return
+
+
+async def take_turns(session: KioskSession, frames: MemoryObjectReceiveStream[Message]) -> None:
+    async with frames:
+        try:
+            async for frame in frames:
+                await take_turn(session, frame)
+        except WebSocketDisconnect:
+            return  # gone mid-answer: read_frames hears the disconnect too
+
+
+async def take_turn(session: KioskSession, frame: Message) -> None:
+    if frame.get("bytes") is not None:
+        await session.audio(frame["bytes"])
+        return
+    message = read_frame(frame.get("text") or "")
+    if message is None:
+        await session.send(type="error", message=BAD_FRAME)
+    elif isinstance(message, Hello):
+        await session.hello(message)
+    elif isinstance(message, Listen):
+        await session.listen(message)
+    elif isinstance(message, Stop):
+        await session.stop()
+    elif isinstance(message, Text):
+        text = message.text.strip()[:500]
+        if text and await session.may_take_a_turn():
+            await session.answer(text)
+    else:
+        await session.send(type="error", message="不认识的消息。")

@@ -11,7 +11,9 @@
   const entry = document.getElementById("entry");
   const talk = document.getElementById("talk");
   const state = document.getElementById("voice-state");
-  let socket, voice = false, capture = null, idleTimer = null;
+  const sosScreen = document.getElementById("sos-screen");
+  const sosState = document.getElementById("sos-state");
+  let socket, voice = false, capture = null, idleTimer = null, goodbyeTimer = null;
   window.linli = { played: 0, replies: 0, partials: 0 };  // for the browser tests
 
   function showReply(text) {
@@ -128,7 +130,10 @@
   function connect() {
     socket = new WebSocket(`${location.protocol === "https:" ? "wss" : "ws"}://${location.host}/kiosk/ws`);
     socket.binaryType = "arraybuffer";
-    socket.onopen = () => socket.send(JSON.stringify({ type: "hello", kiosk_id: kioskId, location: params.get("where") || "" }));
+    socket.onopen = () => {
+      socket.send(JSON.stringify({ type: "hello", kiosk_id: kioskId, location: params.get("where") || "" }));
+      if (sosUnsent !== null) sendSos(sosUnsent);  // the socket was down when 紧急求助 was touched
+    };
     socket.onmessage = (event) => {
       if (event.data instanceof ArrayBuffer) { play(event.data); return; }
       const message = JSON.parse(event.data);
@@ -149,6 +154,9 @@
         showReply(texts.join("\n"));
         showChoices(message.messages.flatMap((m) => m.buttons || []));
         showEntry(message.messages.map((m) => (m.custom || {}).entry).find(Boolean));
+      } else if (message.type === "sos") {
+        clearTimeout(sosTimer);
+        if (!sosScreen.hidden) showSosState(message.come, message.told ? "told" : "failed");
       } else if (message.type === "error") {
         stopCapture();
         caption.textContent = message.message;
@@ -160,8 +168,58 @@
         setTimeout(() => caption.classList.remove("pause"), 4000);
       }
     };
-    socket.onclose = () => setTimeout(connect, 1000);
+    socket.onclose = () => {
+      if (sosAsked !== null) { sosUnsent = sosAsked; showSosState(sosAsked, "failed"); }  // tried again on reconnect
+      setTimeout(connect, 1000);
+    };
   }
+  // 紧急求助: the numbers at once, from this page (no answer needed), then the app is asked to
+  // tell staff; "told" only when the app says the alert is stored, else said plainly that it is not.
+  const SOS_WAIT_SECONDS = 8;
+  const SOS_SAYS = {
+    asking: ["正在通知工作人员……", "正在请工作人员过来……"],
+    told: ["已经通知工作人员。", "已经请工作人员过来，请在这里等。"],
+    failed: ["没能通知到工作人员，请直接拨打上面的电话。", "没能通知到工作人员，请直接拨打上面的电话，或者请旁边的人帮忙。"],
+  };
+  let sosAsked = null, sosUnsent = null, sosTimer = null;
+  function showSosState(come, how) {
+    sosState.textContent = SOS_SAYS[how][come ? 1 : 0];
+    sosState.className = `sos-state ${how}`;
+    if (how !== "asking") sosAsked = null;
+  }
+  function sos(come) {
+    clearTimeout(idleTimer);  // no goodbye and no clean screen while the emergency screen is up
+    clearTimeout(goodbyeTimer);
+    stopCapture();
+    sosScreen.hidden = false;
+    document.body.classList.add("sos");
+    showSosState(come, "asking");
+    sendSos(come);
+  }
+  function sendSos(come) {
+    sosUnsent = null;
+    clearTimeout(sosTimer);
+    if (!socket || socket.readyState !== WebSocket.OPEN) {
+      sosUnsent = come;
+      showSosState(come, "failed");
+      return;
+    }
+    sosAsked = come;
+    socket.send(JSON.stringify({ type: "sos", come }));
+    sosTimer = setTimeout(() => { if (sosAsked !== null) showSosState(come, "failed"); }, SOS_WAIT_SECONDS * 1000);
+  }
+  function home() {
+    // Back to the start screen, as a new conversation (whatever form was open is left behind).
+    sosScreen.hidden = true;
+    document.body.classList.remove("sos");
+    sosAsked = sosUnsent = null;
+    clearTimeout(sosTimer);
+    freshStart();
+    touched();
+  }
+  document.getElementById("sos").addEventListener("click", () => sos(false));
+  document.getElementById("sos-come").addEventListener("click", () => sos(true));
+  document.getElementById("sos-home").addEventListener("click", home);
   function play(buffer) {
     const audio = new Audio(URL.createObjectURL(new Blob([buffer], { type: "audio/wav" })));
     audio.play().then(() => { window.linli.played += 1; }).catch(() => {});
@@ -208,15 +266,16 @@
     // Say goodbye (spoken), then a clean screen and a new conversation for the next person.
     stopCapture();
     socket.send(JSON.stringify({ type: "text", text: "再见" }));
-    setTimeout(() => {
-      showChoices([]);
-      showEntry(null);
-      caption.textContent = "";
-      showReply("您好！请按下面的按钮，或者按“按一下说话”跟我说。");
-      socket.onclose = null;
-      socket.close();
-      connect();
-    }, 6000);
+    goodbyeTimer = setTimeout(freshStart, 6000);
+  }
+  function freshStart() {
+    showChoices([]);
+    showEntry(null);
+    caption.textContent = "";
+    showReply("您好！请按下面的按钮，或者按“按一下说话”跟我说。");
+    socket.onclose = null;
+    socket.close();
+    connect();
   }
   connect();
 })();

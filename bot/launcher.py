@@ -164,6 +164,24 @@ class Stack:
         env = self.environment()
         for args in (["migrate"], ["load-content"]):
             subprocess.run([str(APP_PYTHON), "-m", "bot.cli", *args], env=env, cwd=PROJECT_ROOT, check=True)
+        self.keep_private()
+
+    def keep_private(self) -> None:
+        """The SQLite files and the logs hold residents' phones and words: readable by this user
+        only, also when an earlier version (or another umask) left them open to others."""
+        files = [self.log_dir]
+        for url in (self.database_url, tracker_database_url(self.database_url)):
+            if url.startswith("sqlite"):
+                database = Path(url.split("///", 1)[1])
+                files += [
+                    database,
+                    database.with_name(database.name + "-wal"),
+                    database.with_name(database.name + "-shm"),
+                ]
+        self.log_dir.mkdir(parents=True, exist_ok=True)
+        for path in [*files, *self.log_dir.glob("*")]:
+            if path.exists():
+                path.chmod(0o700 if path.is_dir() else 0o600)
 
     def secrets_for(self, *names: str) -> dict[str, str]:
         """Each process gets only the secrets it uses."""
@@ -217,6 +235,9 @@ class Stack:
                 "--credentials", str(self.credentials_file()),
             ],
             **self.secrets_for("ENGINE_API_TOKEN", "ACTION_SERVER_TOKEN"),
+            # residents' messages are small (1,000 characters at most); the action server, which
+            # receives whole trackers, keeps the 4 MB of the environment
+            SANIC_REQUEST_MAX_SIZE=str(2**20),
             # the channels believe the client address the app relays only with the app's token
             LINLI_SERVICE_TOKEN=self.secrets["SERVICE_TOKEN"],
         )  # fmt: skip
@@ -390,6 +411,7 @@ class StopRequest:
 
 
 def main() -> int:
+    os.umask(0o077)  # everything the processes write (databases, logs, outboxes) is this user's alone
     if not MODEL.exists():
         print(f"no trained model at {MODEL}: run `make run`, which trains it first", file=sys.stderr)
         return 1

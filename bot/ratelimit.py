@@ -12,6 +12,7 @@ module. Memory is bounded: a key whose allowance is whole again is forgotten, an
 grow the table without end.
 """
 
+import ipaddress
 from collections import OrderedDict
 from dataclasses import dataclass
 
@@ -67,6 +68,23 @@ class Limiter:
             del self._full_at[key]
 
 
+def source_of(address: str) -> str:
+    """The source a client address stands for, for every per-source count: IPv4 as it is, IPv6 by
+    its /64 (one household or phone may use any address in it), and the whole loopback (127/8, ::1)
+    as one — a process on this machine could otherwise pick a fresh 127.x.y.z for every try."""
+    try:
+        parsed = ipaddress.ip_address(address.strip().strip("[]"))
+    except ValueError:
+        return address.strip()[:64]
+    if isinstance(parsed, ipaddress.IPv6Address) and parsed.ipv4_mapped is not None:
+        parsed = parsed.ipv4_mapped  # ::ffff:1.2.3.4 is the IPv4 client 1.2.3.4
+    if parsed.is_loopback:
+        return "127.0.0.1"
+    if isinstance(parsed, ipaddress.IPv6Address):
+        return str(ipaddress.ip_network(f"{parsed}/64", strict=False))
+    return str(parsed)
+
+
 class Limits:
     """A per-sender and a per-source limit together: a message goes ahead only if both allow it,
     and is counted against both only then (a refused message does not use up the allowance of
@@ -78,6 +96,7 @@ class Limits:
 
     def wait(self, *, sender: str, source: str, now: float) -> float:
         """0 to go ahead; else seconds to wait. An empty sender or source is not limited by that key."""
+        source = source_of(source) if source else ""
         for limiter, key in ((self.sender, sender), (self.source, source)):
             if key and (wait := limiter.peek(key, now)) > 0:
                 return wait

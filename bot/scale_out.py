@@ -197,6 +197,7 @@ class ScaledStack:
 
 
 def main() -> int:
+    os.umask(0o077)  # everything the processes write (logs, outboxes) is this user's alone
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--engines", type=int, default=2)
     parser.add_argument("--redis-url", default=os.environ.get("LINLI_REDIS_URL", "redis://127.0.0.1:6379/0"))

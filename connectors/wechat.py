@@ -32,6 +32,7 @@ from sanic.response import HTTPResponse
 from connectors.limits import BUSY, channel_limits
 from connectors.never_silent import never_silent
 from connectors.once import Once, answers_once
+from connectors.rest import MAX_MESSAGE
 
 logger = logging.getLogger(__name__)
 
@@ -164,7 +165,8 @@ class WeChatInput(InputChannel):
         """(text for the bot, or a fixed reply) for this message type."""
         kind = fields["MsgType"]
         if kind == "text":
-            return fields.get("Content") or None, None if fields.get("Content") else ONLY_TEXT_OR_VOICE
+            text = fields.get("Content", "")[:MAX_MESSAGE]
+            return text or None, None if text else ONLY_TEXT_OR_VOICE
         if kind == "voice":
             heard = fields.get("Recognition", "")
             return (heard, None) if heard else (None, VOICE_NOT_HEARD)

@@ -5,13 +5,13 @@ the same kind sentence; the pages show it as a pause, not as an error.
 
 Counted in this app process: with several app processes each counts its own share."""
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from starlette.requests import HTTPConnection
 
 from bot import clock
 from bot.config import Settings
-from bot.ratelimit import Limits, Rate
+from bot.ratelimit import Limiter, Limits, Rate, source_of
 
 BUSY = "说得太快了，请稍等一下再说。"
 
@@ -24,10 +24,18 @@ def client_address(connection: HTTPConnection) -> str:
     return connection.client.host if connection.client else ""
 
 
+# New emergency alerts per client address (a kiosk is one): twenty at once, then one a minute. A
+# real emergency is one or two alerts (touches again within a minute are the same one, 请工作人员过来
+# is the second); a script opening socket after socket must not bury real alerts under hundreds of
+# false ones. The kiosk's numbers stay on screen whatever this says.
+SOS_RATE = Rate(per_minute=1, burst=20)
+
+
 @dataclass
 class ResidentLimits:
     chat: Limits
     kiosk: Limits
+    sos: Limiter = field(default_factory=lambda: Limiter(SOS_RATE))
 
     @classmethod
     def from_settings(cls, settings: Settings) -> "ResidentLimits":
@@ -51,6 +59,11 @@ def resident_limits(connection: HTTPConnection) -> ResidentLimits:
 def wait(limits: Limits, *, sender: str, connection: HTTPConnection) -> float:
     """Seconds this sender (from this connection's address) must wait; 0 means go ahead, counted."""
     return limits.wait(sender=sender, source=client_address(connection), now=clock.timestamp())
+
+
+def sos_refused(connection: HTTPConnection, now: float) -> bool:
+    """Whether one more new emergency alert from this connection's address is one too many."""
+    return resident_limits(connection).sos.take(source_of(client_address(connection)), now) > 0
 
 
 def retry_after(seconds: float) -> dict[str, str]:

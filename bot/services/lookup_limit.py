@@ -17,13 +17,13 @@ leaves the window. A record of the same conversation (its sender) is always foun
 that fails its check digit is no try at all (records.check_number).
 """
 
-import ipaddress
 from datetime import datetime, timedelta
 
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from bot.models import Facility, LookupFailure
+from bot.ratelimit import source_of
 
 MAX_PER_CONVERSATION = 5
 MAX_PER_SOURCE = 10
@@ -43,18 +43,8 @@ def source_key(client: str | None) -> str:
     """The source a client address stands for: an IPv4 address as it is, an IPv6 address by its
     /64 network (one household or phone gets a whole /64 and can pick any address in it); "" when
     none is known (WeChat: every message comes from WeChat's servers, and the sender, which WeChat
-    signs, is the one key)."""
-    if not client:
-        return ""
-    try:
-        address = ipaddress.ip_address(client.strip())
-    except ValueError:
-        return client.strip()[:64]
-    if isinstance(address, ipaddress.IPv6Address):
-        if address.ipv4_mapped is not None:  # ::ffff:1.2.3.4 is the IPv4 client 1.2.3.4
-            return str(address.ipv4_mapped)
-        return str(ipaddress.ip_network(f"{address}/64", strict=False))
-    return str(address)
+    signs, is the one key). All of loopback is one source (bot/ratelimit.py)."""
+    return source_of(client) if client else ""
 
 
 def _failures(session: Session, *, since: datetime, sender_id: str, source: str) -> tuple[int, int]:

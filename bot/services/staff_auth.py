@@ -201,6 +201,12 @@ def new_device_id() -> str:
     return secrets.token_urlsafe(24)
 
 
+def _device_digest(device: str) -> str:
+    """What is kept of a browser's device cookie: its SHA-256. Whoever reads the database (or a
+    backup) learns no cookie that would let him spend a known browser's own allowance of tries."""
+    return hashlib.sha256(device.encode()).hexdigest() if device else ""
+
+
 def known_device(session: Session, *, username: str, device: str, now: datetime) -> bool:
     """Has this browser (its device cookie) signed in to this account lately?"""
     if not device:
@@ -209,7 +215,7 @@ def known_device(session: Session, *, username: str, device: str, now: datetime)
         session.scalar(
             select(
                 exists().where(
-                    LoginAttempt.device == device,
+                    LoginAttempt.device == _device_digest(device),
                     LoginAttempt.username == username,
                     LoginAttempt.succeeded.is_(True),
                     LoginAttempt.at >= now - KNOWN_DEVICE_FOR,
@@ -245,14 +251,16 @@ def authenticate(
     `device` the browser's device cookie ("" if none)."""
     username = username[:64]
     if known_device(session, username=username, device=device, now=now):
-        keys = [_Key("device", device)]
+        keys = [_Key("device", _device_digest(device))]
     else:
         keys = [_Key("user", username), _Key("source", source_of(client))]
     throttle = Throttle(session, keys, now)
     throttle.claim()
     user = session.scalar(select(StaffUser).where(StaffUser.username == username))
     good = _verify(user, password)
-    session.add(LoginAttempt(username=username, client=client[:64], device=device[:64], succeeded=good, at=now))
+    session.add(
+        LoginAttempt(username=username, client=client[:64], device=_device_digest(device), succeeded=good, at=now)
+    )
     if good and user is not None:
         throttle.succeeded()
         if signing_in:

@@ -57,3 +57,19 @@ def test_a_process_that_keeps_crashing_stops_everything(monkeypatch: pytest.Monk
     stack = StandIn(lives=[0.1])  # crashes every time
     assert run_for(stack, 10) == 1
     assert stack.starts == 3  # the first start and two restarts, then it gave up
+
+
+def test_the_databases_and_logs_are_readable_by_this_user_only(tmp_path: Path) -> None:
+    """(An independent tester read every request's phone and address as another user.)"""
+    import stat
+
+    stack = launcher.Stack.apart(tmp_path, offset=0)
+    left_open = [tmp_path / "linli.db", tmp_path / "rasa_tracker.db", tmp_path / "linli.db-wal"]
+    stack.log_dir.mkdir(parents=True)
+    left_open.append(stack.log_dir / "app.log")
+    for path in left_open:
+        path.write_text("13812345678", encoding="utf-8")
+        path.chmod(0o644)
+    stack.keep_private()
+    assert {stat.S_IMODE(p.stat().st_mode) for p in left_open} == {0o600}
+    assert stat.S_IMODE(stack.log_dir.stat().st_mode) == 0o700

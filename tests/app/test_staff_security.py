@@ -522,3 +522,21 @@ def test_the_docs_pages_allow_exactly_their_own_inline_scripts(client: TestClien
 def test_https_responses_ask_for_https_from_now_on(make_client: MakeClient) -> None:
     secure = make_client(base_url="https://testserver")
     assert secure.get("/staff/login").headers["strict-transport-security"] == "max-age=31536000"
+
+
+def test_the_database_keeps_no_device_cookie_that_could_spend_a_browsers_tries(
+    accounts: sessionmaker[Session],
+) -> None:
+    """(An independent tester read a browser's device id from login_attempt and spent its tries.)"""
+    cookie = staff_auth.new_device_id()
+    with accounts() as session:
+        user = staff_auth.authenticate(
+            session, username="admin", password=PASSWORD, client="198.51.100.9", device=cookie, now=SATURDAY_10AM
+        )
+        assert user is not None
+        kept = {a.device for a in session.scalars(select(LoginAttempt))}
+        assert cookie not in kept and hashlib.sha256(cookie.encode()).hexdigest() in kept
+        # the browser is still known by its cookie …
+        assert staff_auth.known_device(session, username="admin", device=cookie, now=SATURDAY_10AM)
+        # … and not by what the table holds
+        assert not staff_auth.known_device(session, username="admin", device=next(iter(kept)), now=SATURDAY_10AM)

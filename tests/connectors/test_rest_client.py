@@ -64,3 +64,12 @@ def test_without_a_token_configured_nobody_is_believed(monkeypatch: pytest.Monke
 
 def test_a_proxys_forwarded_address_and_ipv6_brackets() -> None:
     assert metadata(Posted({"message": "hi"}, remote_addr="[2001:db8::5]"))["client"] == "2001:db8::5"
+
+
+def test_a_message_longer_than_any_resident_says_is_cut_before_the_nlu() -> None:
+    """(An independent tester held an engine at 17 GB with one 3 MB message.)"""
+    from connectors.rest import MAX_MESSAGE
+
+    said = WebChatInput()._extract_message(Posted({"sender": "x", "message": "字" * 1_000_000}))  # type: ignore[arg-type]
+    assert said == "字" * MAX_MESSAGE
+    assert WebChatInput()._extract_message(Posted({"sender": "x", "message": "居委会几点开门"})) == "居委会几点开门"  # type: ignore[arg-type]

@@ -140,7 +140,9 @@ class KioskSession:
         self.db = db
         self.sos_stored: dict[bool, tuple[str, float]] = {}  # come → (message id, when stored)
         self.sender = f"kiosk-{secrets.token_hex(6)}"  # a new conversation for every session
-        self.metadata: dict[str, str] = {}
+        # where the kiosk is on the network, from the first frame on (a socket that never says hello
+        # is still its own source): what its wrong record lookups and its alerts count against
+        self.metadata: dict[str, str] = {"client": limits.client_address(socket)}
         self.pool = recognizers()
         self.recognizer: asr.Recognizer | None = None
         self.expect: dict[str, str] = {}
@@ -153,9 +155,7 @@ class KioskSession:
 
     def introduce(self, message: Hello) -> None:
         """Which kiosk, where: known as soon as the hello is read, for an sos right behind it."""
-        self.metadata = {"kiosk_id": message.kiosk_id[:64], "location": message.location[:64]}
-        # where the kiosk is on the network: the source its wrong record lookups count against
-        self.metadata["client"] = limits.client_address(self.socket)
+        self.metadata.update(kiosk_id=message.kiosk_id[:64], location=message.location[:64])
 
     async def hello(self, message: Hello) -> None:
         await self.send(type="ready", voice=self.pool is not None, session=self.sender)
@@ -241,6 +241,12 @@ class KioskSession:
             message_id = previous[0]  # the same alert again: insert_once finds it
         else:
             message_id = f"{'come' if message.come else 'sos'}-{secrets.token_hex(6)}"
+            if limits.sos_refused(self.socket, now):  # (bot/api/limits.py: SOS_RATE)
+                logger.warning(
+                    "kiosk %s: too many emergency alerts from one address", self.metadata.get("kiosk_id", "")
+                )
+                await self.send(type="sos", come=message.come, told=False)
+                return
         try:
             alert = await anyio.to_thread.run_sync(self.store_sos, message_id, message.come)
         except SQLAlchemyError:
@@ -298,6 +304,9 @@ def kiosk_page(request: Request) -> Response:
 
 @router.websocket("/ws")
 async def kiosk_socket(socket: WebSocket, db: SessionDep) -> None:
+    if not same_origin(socket):  # another site's page, opened in a visitor's browser
+        await socket.close(code=1008)
+        return
     await socket.accept()
     session = KioskSession(socket, db)
     # Frames are read as they come; an sos is handled at once, everything else goes in order to
@@ -310,6 +319,16 @@ async def kiosk_socket(socket: WebSocket, db: SessionDep) -> None:
             group.cancel_scope.cancel()
     finally:
         session.done_listening()  # a recognizer left mid-utterance goes back to the pool
+
+
+def same_origin(socket: WebSocket) -> bool:
+    """A browser names the page that opens a socket (Origin): only the kiosk page itself may. A
+    client without one (the tests, a script on the kiosk box) is no other site's page."""
+    origin = socket.headers.get("origin")
+    if origin is None:
+        return True
+    scheme = "https" if socket.url.scheme == "wss" else "http"
+    return origin == f"{scheme}://{socket.headers.get('host', '')}"
 
 
 async def read_frames(session: KioskSession, turns: MemoryObjectSendStream[Message]) -> None:

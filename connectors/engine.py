@@ -24,7 +24,8 @@ def main() -> int:
         return 2
     from rasa.__main__ import main as rasa_main
 
-    sys.argv = ["rasa", "run", *sys.argv[1:], "--auth-token", token]
+    # "=" keeps a token that starts with "-" (one generated token in 64) from reading as an option
+    sys.argv = ["rasa", "run", *sys.argv[1:], f"--auth-token={token}"]
     rasa_main()
     return 0
 

@@ -128,6 +128,14 @@ async def policy(topic: str) -> dict[str, Any]:
     return await _request("GET", f"/api/policies/{quote(topic)}")
 
 
+async def facilities() -> list[str]:
+    return list(await _request("GET", "/api/facilities"))
+
+
+async def policy_topics_most_asked() -> list[str]:
+    return list(await _request("GET", "/api/policies", params={"order": "asked"}))
+
+
 async def raise_alert(**fields: Any) -> dict[str, Any]:
     return await _request("POST", "/api/alerts", json=fields)
 

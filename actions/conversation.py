@@ -9,6 +9,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions import app_client, outbox
+from actions.touch import words_of, words_of_event
 
 CARE_MARK = "【关怀：想请居委会来看看或打个电话】"
 SLOWER = "慢"  # "说慢一点", "慢慢讲": the kiosk speaks the repeat at its slowest rate
@@ -44,7 +45,7 @@ class ActionRepeat(Action):
         if said is None:
             dispatcher.utter_message(response="utter_nothing_to_repeat")
             return []
-        slow = SLOWER in (tracker.latest_message.get("text") or "")
+        slow = SLOWER in words_of(tracker.latest_message)
         buttons = (said.get("data") or {}).get("buttons") or []
         dispatcher.utter_message(
             text=said["text"],
@@ -86,7 +87,7 @@ class ActionHumanHandoff(Action):
             "sender_id": tracker.sender_id,
             "channel": tracker.get_latest_input_channel() or "",
             "phone": phone,
-            "message": (CARE_MARK if caring else "") + (asked.get("text") or ""),
+            "message": (CARE_MARK if caring else "") + words_of_event(asked),
             "message_id": asked.get("message_id"),
         }
         try:

@@ -10,6 +10,7 @@ from rasa_sdk.types import DomainDict
 
 from actions import app_client
 from actions.conversation import last_user_event
+from actions.touch import words_of_event
 
 # canonical emergency_type (the NLU's value) → response with the number and what to do
 RESPONSES = {
@@ -47,7 +48,7 @@ class ActionEmergency(Action):
                 kind=kind or UNCLASSIFIED,
                 sender_id=tracker.sender_id,
                 channel=tracker.get_latest_input_channel() or "",
-                message=said.get("text") or "",
+                message=words_of_event(said),
                 message_id=said.get("message_id"),
                 place=kiosk_place(said),
                 phone=next((tracker.get_slot(s) for s in PHONE_SLOTS if tracker.get_slot(s)), None),

@@ -7,6 +7,7 @@ slots): the app's reply says what to ask next, so the wording and the rules live
 
 import logging
 from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, SlotSet
@@ -15,6 +16,7 @@ from rasa_sdk.types import DomainDict
 
 from actions import app_client, outbox
 from actions.conversation import SLOWER
+from actions.touch import ANSWER, words_of
 
 logger = logging.getLogger(__name__)
 
@@ -49,6 +51,17 @@ def client_of(tracker: Tracker) -> str:
             client = metadata.get("client") if isinstance(metadata, dict) else None
             return str(client)[:64] if client else ""
     return ""
+
+
+def touch_only(tracker: Tracker) -> bool:
+    """A kiosk without speech recognition said so in the message's metadata (bot/api/routes/kiosk.py):
+    its questions say 请按, not 请说. Only the kiosk channel's metadata counts."""
+    for event in reversed(tracker.events):
+        if event.get("event") == "user":
+            metadata = event.get("metadata")
+            kiosk = event.get("input_channel") == "kiosk" and isinstance(metadata, dict)
+            return kiosk and bool(metadata.get("touch_only"))
+    return False
 
 
 def latest_message_id(tracker: Tracker) -> str | None:
@@ -117,6 +130,7 @@ class AppFormValidation(Action, ABC):
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
         mode = turn_mode(tracker, self.form)
         message = tracker.latest_message
+        said = words_of(message)  # a touch answer's words, exactly as a spoken one's
         intent = (message.get("intent") or {}).get("name") or ""
         if mode == "answer" and intent == "emergency":
             return []  # no slot set: the form steps aside and the emergency rule answers
@@ -126,15 +140,20 @@ class AppFormValidation(Action, ABC):
                 self.form,
                 mode=mode,
                 # no answer is longer than this; a pasted essay must not read as "app unavailable"
-                text=(message.get("text") or "")[:MAX_ANSWER],
+                text=said[:MAX_ANSWER],
                 intent=intent,
-                entities=[{"entity": e.get("entity"), "value": e.get("value")} for e in message.get("entities") or []],
+                entities=[
+                    {"entity": e.get("entity"), "value": e.get("value")}
+                    for e in message.get("entities") or []
+                    if e.get("entity") != ANSWER
+                ],
                 slots={name: tracker.get_slot(name) for name in names},
                 requested_slot=tracker.get_slot("requested_slot"),
                 sender_id=tracker.sender_id,
                 channel=channel_of(tracker),
                 message_id=latest_message_id(tracker),
                 client=client_of(tracker),
+                touch_only=touch_only(tracker),
             )
         except (app_client.AppUnavailable, app_client.Rejected, app_client.NotFound):
             asked = tracker.get_slot("requested_slot")
@@ -154,7 +173,7 @@ class AppFormValidation(Action, ABC):
             dispatcher.utter_message(response=DANGER_RESPONSES.get(reply["danger"], "utter_emergency_general"))
             dispatcher.utter_message(response="utter_emergency_alert_sent")
         # "说慢一点" is answered by the form asking again; the kiosk says that at its slowest rate.
-        slow = intent == "repeat" and SLOWER in (message.get("text") or "")
+        slow = intent == "repeat" and SLOWER in said
         for say in reply["say"]:
             custom = {"entry": say.get("entry"), "speech_rate": "slow" if slow else None}
             dispatcher.utter_message(
@@ -164,6 +183,15 @@ class AppFormValidation(Action, ABC):
             )
         events: list[EventType] = [SlotSet(name, value) for name, value in reply["slots"].items()]
         return [*events, SlotSet("requested_slot", reply["next_slot"])]
+
+
+@dataclass
+class Said:
+    """What a submit action says when the result has buttons or slots to keep, not just words."""
+
+    text: str
+    buttons: list[dict[str, str]] = field(default_factory=list)
+    events: list[EventType] = field(default_factory=list)
 
 
 class AppFormSubmit(Action, ABC):
@@ -195,7 +223,7 @@ class AppFormSubmit(Action, ABC):
         if tracker.get_slot("form_cancelled"):
             return cleanup  # the form already said "好的，不叫了"
         try:
-            text = await self.submit(tracker)
+            said = await self.submit(tracker)
         except (app_client.Rejected, app_client.Conflict) as refused:
             dispatcher.utter_message(text=refused.message)
             return cleanup
@@ -206,8 +234,10 @@ class AppFormSubmit(Action, ABC):
             outbox.put(self.callback(tracker, domain))
             dispatcher.utter_message(response="utter_kept_for_callback")
             return cleanup
-        dispatcher.utter_message(text=text)
-        return cleanup
+        if isinstance(said, str):
+            said = Said(said)
+        dispatcher.utter_message(text=said.text, buttons=said.buttons)
+        return [*cleanup, *said.events]
 
     def callback(self, tracker: Tracker, domain: DomainDict) -> dict[str, object]:
         """A callback request for staff carrying what the resident confirmed: the phone, and the
@@ -228,4 +258,4 @@ class AppFormSubmit(Action, ABC):
         }
 
     @abstractmethod
-    async def submit(self, tracker: Tracker) -> str: ...
+    async def submit(self, tracker: Tracker) -> "str | Said": ...

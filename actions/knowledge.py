@@ -1,5 +1,6 @@
 """Service hours and policy answers, fetched from the app so staff edits apply at once."""
 
+import json
 from typing import Any
 
 from rasa_sdk import Action, Tracker
@@ -7,15 +8,38 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions import app_client
+from actions.touch import words_of, words_of_event
+
+# Tiles shown with "您想问哪个地方/哪方面": a touch asks the same question with the name in it.
+MAX_TILES = 12
 
 
 def latest_entity(tracker: Tracker, entity: str) -> str | None:
     return next(tracker.get_latest_entity_values(entity), None)
 
 
+def tiles(intent: str, entity: str, names: list[str]) -> list[dict[str, str]]:
+    return [
+        {"title": name, "payload": f"/{intent}{json.dumps({entity: name}, ensure_ascii=False)}"}
+        for name in names[:MAX_TILES]
+    ]
+
+
+async def ask_which(dispatcher: CollectingDispatcher, response: str, intent: str, entity: str) -> None:
+    """ "您想问哪个地方？" with a tile for each one the app knows (none if it cannot be reached)."""
+    try:
+        names = await (app_client.facilities() if entity == "facility" else app_client.policy_topics_most_asked())
+    except app_client.AppUnavailable:
+        names = []
+    dispatcher.utter_message(response=response, buttons=tiles(intent, entity, names))
+
+
+def _known(detail: Any) -> list[str]:
+    return [str(name) for name in detail.get("known", [])] if isinstance(detail, dict) else []
+
+
 def _known_list(detail: Any) -> str:
-    known = detail.get("known", []) if isinstance(detail, dict) else []
-    return "、".join(known)
+    return "、".join(_known(detail))
 
 
 async def answer_hours(dispatcher: CollectingDispatcher, facility: str, when: str) -> list[EventType]:
@@ -23,7 +47,8 @@ async def answer_hours(dispatcher: CollectingDispatcher, facility: str, when: st
         hours = await app_client.facility_hours(facility, when)
     except app_client.NotFound as missing:
         dispatcher.utter_message(
-            text=f"“{facility}”的开放时间我不知道。我知道的地方有：{_known_list(missing.detail)}。"
+            text=f"“{facility}”的开放时间我不知道。我知道的地方有：{_known_list(missing.detail)}。",
+            buttons=tiles("ask_service_hours", "facility", _known(missing.detail)),
         )
         return [SlotSet("facility", None)]
     except app_client.AppUnavailable:
@@ -38,7 +63,8 @@ async def answer_policy(dispatcher: CollectingDispatcher, topic: str) -> list[Ev
         found = await app_client.policy(topic)
     except app_client.NotFound as missing:
         dispatcher.utter_message(
-            text=f"“{topic}”这方面我还答不上来。我能讲的有：{_known_list(missing.detail)}。其他问题请说“转人工”。"
+            text=f"“{topic}”这方面我还答不上来。我能讲的有：{_known_list(missing.detail)}。其他问题请说“转人工”。",
+            buttons=tiles("ask_policy", "policy_topic", _known(missing.detail)),
         )
         return [SlotSet("policy_topic", None)]
     except app_client.AppUnavailable:
@@ -55,9 +81,9 @@ class ActionServiceHours(Action):
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[EventType]:
         facility = latest_entity(tracker, "facility") or tracker.get_slot("facility")
         if not facility:
-            dispatcher.utter_message(response="utter_ask_which_facility")
+            await ask_which(dispatcher, "utter_ask_which_facility", "ask_service_hours", "facility")
             return []
-        return await answer_hours(dispatcher, facility, tracker.latest_message.get("text") or "")
+        return await answer_hours(dispatcher, facility, words_of(tracker.latest_message))
 
 
 class ActionPolicyAnswer(Action):
@@ -67,13 +93,13 @@ class ActionPolicyAnswer(Action):
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[EventType]:
         topic = latest_entity(tracker, "policy_topic")
         if not topic:
-            dispatcher.utter_message(response="utter_ask_which_policy")
+            await ask_which(dispatcher, "utter_ask_which_policy", "ask_policy", "policy_topic")
             return []
         return await answer_policy(dispatcher, topic)
 
 
 def _previous_user_text(tracker: Tracker) -> str:
-    user_texts = [e.get("text") or "" for e in tracker.events if e.get("event") == "user"]
+    user_texts = [words_of_event(e) for e in tracker.events if e.get("event") == "user"]
     return user_texts[-2] if len(user_texts) >= 2 else ""
 
 
@@ -87,7 +113,7 @@ class ActionAnswerInform(Action):
         facility = latest_entity(tracker, "facility")
         if facility:
             # "礼拜六开门伐" … "居委会": the day was said in the question before.
-            when = f"{_previous_user_text(tracker)} {tracker.latest_message.get('text') or ''}"
+            when = f"{_previous_user_text(tracker)} {words_of(tracker.latest_message)}"
             return await answer_hours(dispatcher, facility, when)
         topic = latest_entity(tracker, "policy_topic")
         if topic:

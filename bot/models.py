@@ -94,6 +94,8 @@ class Policy(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     topic: Mapped[str] = mapped_column(String(64), unique=True)
     answer: Mapped[str] = mapped_column(Text)
+    # how often residents were given this answer: the kiosk's topic tiles come most-asked first
+    times_asked: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     source: Mapped[str] = mapped_column(String(200), default="")
     needs_confirmation: Mapped[bool] = mapped_column(Boolean, default=False)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)

@@ -3,7 +3,7 @@
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session, selectinload
 
 from bot.models import Facility, Policy
@@ -27,12 +27,23 @@ def facility_names(session: Session) -> list[str]:
     return list(session.scalars(select(Facility.name).order_by(Facility.id)))
 
 
-def policy_topics(session: Session) -> list[str]:
-    return list(session.scalars(select(Policy.topic).order_by(Policy.id)))
+def policy_topics(session: Session, *, most_asked_first: bool = False) -> list[str]:
+    order = (Policy.times_asked.desc(), Policy.id) if most_asked_first else (Policy.id,)
+    return list(session.scalars(select(Policy.topic).order_by(*order)))
 
 
 def get_policy(session: Session, *, topic: str) -> Policy | None:
     return session.scalar(select(Policy).where(Policy.topic == topic))
+
+
+def answer_policy(session: Session, *, topic: str) -> Policy | None:
+    """The answer a resident is given, counted (the tiles put the most-asked topics first)."""
+    row = get_policy(session, topic=topic)
+    if row is not None:
+        session.execute(update(Policy).where(Policy.id == row.id).values(times_asked=Policy.times_asked + 1))
+        session.commit()
+        session.refresh(row)
+    return row
 
 
 def _periods_on(facility: Facility, day: date) -> tuple[list[tuple[str, str]], str, bool]:

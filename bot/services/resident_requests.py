@@ -26,6 +26,23 @@ CATEGORIES = (
     "其他",
 )
 
+# What residents most often report in each category: tiles for those who answer by touch (any
+# other description can be said or typed). None names a danger (_DANGER below): those are alerts.
+COMMON_DESCRIPTIONS: dict[str, tuple[str, ...]] = {
+    "房屋报修": ("屋顶漏水", "水管漏水", "下水道堵了", "墙皮掉了", "门窗坏了"),
+    "楼道堆物": ("楼道里堆了杂物", "楼道里堆了纸箱", "楼道里放了旧家具"),
+    "飞线充电": ("楼上拉电线给电瓶车充电", "电瓶车推进楼道里充电"),
+    "乱停车": ("车停在消防通道上", "车挡住了楼门口", "自行车电瓶车乱停"),
+    "噪音扰民": ("晚上装修太吵", "广场舞声音太大", "楼上太吵"),
+    "电梯故障": ("电梯坏了不能用", "电梯按钮不灵", "电梯有怪声音"),
+    "物业投诉": ("报修了物业没人来", "保洁没有打扫", "门卫不管事"),
+    "环境卫生": ("垃圾没人清", "有老鼠蟑螂", "绿化没人管"),
+    "公共设施损坏": ("路灯不亮", "楼道灯不亮", "单元门坏了", "健身器材坏了"),
+    "其他": (),
+}
+# The description kept when a resident touches 其他 and says nothing more: staff will call.
+UNDESCRIBED = "没有细说，请工作人员打电话问一下"
+
 # When the resident names no category, these words decide it (the NLU entity is tried first).
 _CATEGORY_WORDS = (
     ("飞线充电", r"飞线|拉电线|拖线|电线.*充电|充电.*电线"),

@@ -2,10 +2,20 @@
 what a correction changes, and the kind explanations for past times, full slots and bad phones.
 The clock is Saturday 2026-11-21 10:00 in Shanghai."""
 
+import json
+import re
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+
+
+def read_payload(payload: str) -> tuple[str, list[dict[str, Any]]]:
+    """A button's payload as Rasa reads it: the intent, and the entities of its JSON."""
+    found = re.fullmatch(r"/(\w+)(\{.*\})?", payload)
+    assert found, f"not a payload: {payload!r}"  # a button must carry meaning, never words
+    given = json.loads(found.group(2) or "{}")
+    return found.group(1), [{"entity": k, "value": v} for k, v in given.items()]
 
 
 class FormDriver:
@@ -16,6 +26,7 @@ class FormDriver:
         self.slots: dict[str, Any] = {}
         self.requested: str | None = None
         self.said: list[str] = []
+        self.buttons: list[dict[str, str]] = []
         self.turns = 0
         self.client_address = ""  # where the resident is, as the engine's channel vouches (connectors/rest.py)
 
@@ -41,6 +52,7 @@ class FormDriver:
         self.slots.update(reply["slots"])
         self.requested = reply["next_slot"]
         self.said = [s["text"] for s in reply["say"]]
+        self.buttons = [b for s in reply["say"] for b in s["buttons"]]
         return reply
 
     def start(self, text: str, intent: str = "", entities: list[dict[str, Any]] | None = None) -> dict[str, Any]:
@@ -48,6 +60,20 @@ class FormDriver:
 
     def answer(self, text: str, intent: str = "inform") -> dict[str, Any]:
         return self._turn("answer", text, intent)
+
+    def touch(self, button: dict[str, str]) -> dict[str, Any]:
+        """A button touched: what reaches the app once Rasa has read the payload (its regex
+        handler: `/intent{"entity": "value"}`) and the action server has taken the answer's words
+        out of the `answer` entity (actions/touch.py)."""
+        intent, entities = read_payload(button["payload"])
+        words = next((e["value"] for e in entities if e["entity"] == "answer"), "")
+        return self._turn("answer", words, intent, [e for e in entities if e["entity"] != "answer"])
+
+    def titles(self) -> list[str]:
+        return [b["title"] for b in self.buttons]
+
+    def button(self, title: str) -> dict[str, str]:
+        return next(b for b in self.buttons if b["title"] == title)
 
     @property
     def last(self) -> str:
@@ -260,7 +286,7 @@ def test_every_climber_question_can_be_answered_by_touch(client: TestClient) -> 
     take_both_machines(client, form_slot_start(client, form, first["payload"]), who="touch")
     again = form.answer("再说一遍", "repeat")["say"][-1]["buttons"]
     assert first["payload"] not in [b["payload"] for b in again]  # a full slot is never a button
-    reply = form.answer(again[0]["payload"])
+    reply = form.touch(again[0])
     assert form.requested == "climber_purpose"
     assert next(b["title"] for b in reply["say"][-1]["buttons"]) == "去医院看病"
     reply = form.answer("去医院看病")
@@ -273,7 +299,7 @@ def form_slot_start(client: TestClient, form: FormDriver, payload: str) -> str:
     probe = FormDriver(client, "stair_climber_form", sender="probe")
     probe.start("约爬楼机 下楼 5号楼6楼", "book_stair_climber")
     probe.answer("13900002222")
-    probe.answer(payload)
+    probe.touch({"title": "", "payload": payload})
     start: str = probe.slots["climber_time"]
     return start
 
@@ -290,10 +316,108 @@ def test_taxi_and_request_questions_offer_touch_answers(client: TestClient) -> N
     request = FormDriver(client, "request_form")
     categories = request.start("我要反映问题", "file_request")["say"][-1]["buttons"]
     assert "楼道堆物" in [b["title"] for b in categories]
-    request.answer("楼道堆物")  # a category button says enough to stand as the description too
-    assert request.slots["request_description"] and request.requested == "request_location"
+    request.touch(request.button("楼道堆物"))
+    assert request.slots["request_category"] == "楼道堆物" and request.requested == "request_description"
+    assert "楼道里堆了杂物" in request.titles() and request.titles()[-1] == "其他"
+    request.touch(request.button("楼道里堆了纸箱"))
+    assert request.slots["request_description"] == "楼道里堆了纸箱" and request.requested == "request_location"
     repair = FormDriver(client, "request_form", sender="resident-2")
-    described = repair.start("我要报修", "file_request")["say"][-1]["buttons"]
-    assert repair.requested == "request_description"
-    repair.answer(described[0]["payload"])  # "不细说了"
+    repair.start("我要报修", "file_request")
+    assert repair.requested == "request_description" and "屋顶漏水" in repair.titles()
+    repair.touch(repair.button("其他"))  # nothing more said by touch: staff call to ask
     assert repair.slots["request_description"] and repair.requested == "request_location"
+
+
+def test_a_wrong_read_back_is_corrected_by_touch_alone(client: TestClient) -> None:
+    """不对 → a tile for each item (no words to say) → that item's question with its picker →
+    the new value → the read-back again, everything else kept."""
+    form = FormDriver(client, "taxi_form")
+    form.start("", "book_taxi")
+    form.answer("13812345678")
+    for title in ("小区南门", "瑞金医院", "现在", "2位", "不用"):
+        form.touch(form.button(title))
+    assert form.requested == "taxi_confirmed" and form.titles() == ["对", "不对"]
+    form.touch(form.button("不对"))
+    assert form.requested == "taxi_confirmed" and "哪一项" in form.last
+    assert form.titles() == ["时间", "上车地点", "去的地方", "几位", "轮椅和搀扶", "电话", "都对"]
+    form.touch(form.button("时间"))
+    assert form.requested == "taxi_time" and form.slots["taxi_time"] is None
+    form.answer("明天上午10点", "inform")  # the day-and-hour picker's words
+    assert form.requested == "taxi_confirmed" and "明天" in form.last and "10点" in form.last
+    assert form.slots["taxi_destination"] == "瑞金医院" and form.slots["taxi_passengers"] == 2
+    form.touch(form.button("不对"))
+    form.touch(form.button("去的地方"))
+    assert form.requested == "taxi_destination" and "华山医院" in form.titles()
+    form.touch(form.button("华山医院"))
+    assert form.requested == "taxi_confirmed" and "华山医院" in form.last and "10点" in form.last
+    form.touch(form.button("不对"))
+    form.touch(form.button("都对"))
+    assert form.slots["taxi_confirmed"] is True and form.requested is None
+
+
+def test_every_tile_of_a_read_back_names_an_item_the_form_asks_again() -> None:
+    from bot.services.forms import FORMS
+
+    for form in FORMS.values():
+        assert set(form.item_titles) <= set(form.slots), form.name
+        if any(slot.endswith("_confirmed") for slot in form.slots) and form.corrections:
+            assert set(form.item_titles) == set(form.corrections), form.name
+
+
+def test_every_button_of_every_question_carries_a_payload(client: TestClient) -> None:
+    """No button sends words for the NLU to guess: each is `/intent` or `/intent{json}`."""
+    seen = 0
+    for form_name, first in (("taxi_form", ""), ("stair_climber_form", ""), ("request_form", ""), ("status_form", "")):
+        form = FormDriver(client, form_name, sender=f"touch-{form_name}")
+        form.start(first, "")
+        answers = iter(["13812345678", "5号楼6楼602室"])
+        for _ in range(12):
+            for b in form.buttons:
+                read_payload(b["payload"])
+                seen += 1
+            if form.requested is None:
+                break
+            if form.buttons:
+                form.touch(form.buttons[0])
+            else:
+                form.answer(next(answers, "13812345678"))
+    assert seen > 30
+
+
+def test_a_touch_only_kiosk_is_asked_to_press_not_to_speak(client: TestClient) -> None:
+    spoken = FormDriver(client, "taxi_form", sender="voice-kiosk")
+    assert "请说" in spoken.start("", "book_taxi")["say"][-1]["text"]
+    response = client.post(
+        "/api/forms/taxi_form/turn",
+        json={"mode": "activate", "text": "", "intent": "book_taxi", "sender_id": "touch-kiosk", "touch_only": True},
+    )
+    asked = response.json()["say"][-1]["text"]
+    assert "请按" in asked and "请说" not in asked
+
+
+def test_cancel_from_a_status_just_shown_does_not_ask_for_the_phone_again(client: TestClient) -> None:
+    created = client.post(
+        "/api/requests",
+        json={
+            "idempotency_key": "owner-request-touch",
+            "sender_id": "owner-elsewhere",
+            "phone": "13812345678",
+            "category": "楼道堆物",
+            "description": "楼道里堆满纸板箱",
+            "location": "三号楼",
+        },
+    ).json()
+    number = created["number"]
+    shown = client.post(
+        "/api/records/status",
+        json={"sender_id": "kiosk-2", "number": number, "phone": "13812345678", "kinds": ["request"]},
+    ).json()
+    assert shown["open_numbers"] == [number]
+    cancel = FormDriver(client, "cancel_form", sender="kiosk-2")
+    cancel.slots = {"lookup_verified": {"number": number, "phone": "13812345678"}}
+    cancel.start(number, "cancel_booking")  # the 取消这个 button's words: the number shown
+    assert cancel.requested == "cancel_confirmed" and "要取消这个吗" in cancel.last
+    other = FormDriver(client, "cancel_form", sender="kiosk-2")
+    other.slots = {"lookup_verified": {"number": "80000000", "phone": "13812345678"}}
+    other.start(number, "cancel_booking")  # verified was another number: the phone is asked
+    assert other.requested == "lookup_phone"

@@ -186,6 +186,7 @@ class LookupIn(BaseModel):
 class LookupOut(BaseModel):
     count: int
     texts: list[str]
+    open_numbers: list[str] = []  # those still open, which the owner may cancel
 
 
 @contextmanager
@@ -207,7 +208,11 @@ def record_status(body: LookupIn, session: SessionDep, now: NowDep) -> LookupOut
     state = {"lookup_number": body.number, "lookup_phone": body.phone, "lookup_kinds": body.kinds}
     with _lookup_refusals():
         found = resolve(session, sender_id=body.sender_id, client=body.client, state=state, now=now)
-    return LookupOut(count=len(found), texts=[describe(r, now=now) for r in found])
+    return LookupOut(
+        count=len(found),
+        texts=[describe(r, now=now) for r in found],
+        open_numbers=[r.number for r in found if records.is_open(r)],
+    )
 
 
 class CancelIn(BaseModel):

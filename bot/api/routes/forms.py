@@ -24,6 +24,7 @@ class TurnIn(BaseModel):
     message_id: str | None = Field(default=None, max_length=64)
     # the resident's address as the engine's channel saw or was told it (connectors/rest.py)
     client: str = Field(default="", max_length=64)
+    touch_only: bool = False  # a kiosk without speech recognition: questions say 请按
 
 
 class SayOut(BaseModel):

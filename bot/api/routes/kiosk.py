@@ -142,8 +142,10 @@ class KioskSession:
         self.sender = f"kiosk-{secrets.token_hex(6)}"  # a new conversation for every session
         # where the kiosk is on the network, from the first frame on (a socket that never says hello
         # is still its own source): what its wrong record lookups and its alerts count against
-        self.metadata: dict[str, str] = {"client": limits.client_address(socket)}
         self.pool = recognizers()
+        self.metadata: dict[str, str] = {"client": limits.client_address(socket)}
+        if self.pool is None:
+            self.metadata["touch_only"] = "1"  # no speech recognition: the questions say 请按
         self.recognizer: asr.Recognizer | None = None
         self.expect: dict[str, str] = {}
         self.expect_number = False

@@ -1,6 +1,7 @@
 """Facility hours and policy answers for the bot."""
 
 from datetime import date
+from typing import Literal
 
 from fastapi import APIRouter, HTTPException
 from pydantic import BaseModel
@@ -60,13 +61,15 @@ def facility_hours(name: str, session: SessionDep, now: NowDep, when: str = "") 
 
 
 @router.get("/policies")
-def list_policies(session: SessionDep) -> list[str]:
-    return knowledge.policy_topics(session)
+def list_policies(session: SessionDep, order: Literal["", "asked"] = "") -> list[str]:
+    """The topics; `order=asked`: the most-asked first (the kiosk's topic tiles)."""
+    return knowledge.policy_topics(session, most_asked_first=order == "asked")
 
 
 @router.get("/policies/{topic}", response_model=PolicyOut)
 def policy(topic: str, session: SessionDep) -> PolicyOut:
-    row = knowledge.get_policy(session, topic=topic)
+    """The answer given to a resident (and counted as asked once more)."""
+    row = knowledge.answer_policy(session, topic=topic)
     if row is None:
         raise HTTPException(
             status_code=404,

@@ -9,6 +9,7 @@ Modes: "activate" (the form starts: slots are cleared, then filled from the firs
 interruption, e.g. an opening-hours question: nothing new to read, just ask again).
 """
 
+import json
 import re
 from dataclasses import dataclass, field, replace
 from datetime import datetime
@@ -19,6 +20,11 @@ from sqlalchemy.orm import Session
 from bot.services import answers
 
 YES_NO_BUTTONS = [{"title": "对", "payload": "/affirm"}, {"title": "不对", "payload": "/deny"}]
+# A touch carries meaning, never words for the NLU to guess (issue 15): an answer's words come in
+# the `answer` entity and are read here exactly as spoken ones; the item of a read-back a resident
+# wants to change comes as `item` (its slot's name).
+ANSWER_ENTITY = "answer"
+ITEM_ENTITY = "item"
 
 # How a touch screen lets someone answer without speaking or typing (the kiosk draws these; chat
 # channels ignore them): a number pad for phone and booking numbers, a building/floor/room pad, a
@@ -29,9 +35,25 @@ FLOOR_ENTRY = {"kind": "number", "label": "几楼", "suffix": "楼"}
 TIME_ENTRY = {"kind": "time"}
 
 
+def payload(intent: str, **entities: str) -> str:
+    """A Rasa payload: `/inform{"answer": "明天上午9点"}` (the NLU takes it as it is, unguessed)."""
+    return f"/{intent}{json.dumps(entities, ensure_ascii=False)}" if entities else f"/{intent}"
+
+
+def button(title: str, words: str | None = None) -> dict[str, str]:
+    """A button that answers the question with `words` (by default its title)."""
+    return {"title": title, "payload": payload("inform", **{ANSWER_ENTITY: words or title})}
+
+
 def choices(*titles: str) -> list[dict[str, str]]:
     """Buttons whose words are the answer itself."""
-    return [{"title": title, "payload": title} for title in titles]
+    return [button(title) for title in titles]
+
+
+def said_or_pressed(turn: "Turn", said: str, pressed: str) -> str:
+    """A question worded for how this resident can answer: "请说…", or "请按…" at a kiosk
+    without speech recognition, where every answer is a touch."""
+    return pressed if turn.touch_only else said
 
 
 @dataclass
@@ -49,6 +71,11 @@ class Turn:
     # The address the resident's message came from, as the engine's channel vouches for it
     # (connectors/rest.py): the "source" whose wrong lookups are counted (lookup_limit).
     client: str = ""
+    # A kiosk without speech recognition: questions say 请按, not 请说.
+    touch_only: bool = False
+
+    def entity(self, name: str) -> str | None:
+        return next((str(e["value"]) for e in self.entities if e.get("entity") == name and e.get("value")), None)
 
 
 @dataclass
@@ -78,6 +105,8 @@ class Outcome:
     note: str = ""
     understood: bool = True
     danger: str | None = None
+    # Asked instead of the next slot's question (e.g. "哪一项不对？" with a tile for each item).
+    question: Say | None = None
 
 
 NOT_UNDERSTOOD = Outcome(note="不好意思，没听明白。", understood=False)
@@ -99,6 +128,8 @@ class Form:
     corrections: ClassVar[dict[str, str]] = {}
     # … and the slots asked together with one, cleared with it (building → floor and room).
     companions: ClassVar[dict[str, tuple[str, ...]]] = {}
+    # … and what each is called on the tiles shown after a bare 不对 ("哪一项不对？").
+    item_titles: ClassVar[dict[str, str]] = {}
 
     def all_slots(self) -> tuple[str, ...]:
         return self.slots + self.extra_slots
@@ -138,7 +169,9 @@ class Form:
             name: state[name] for name in names if turn.mode == "activate" or state[name] != turn.slots.get(name)
         }
         say = [Say(outcome.note)] if outcome.note else []
-        if next_slot is not None:
+        if outcome.question is not None:
+            say.append(outcome.question)
+        elif next_slot is not None:
             say.append(self.ask(session, turn, next_slot, state))
         if not changed and turn.requested_slot:
             # Rasa's form needs at least one slot event, or it takes the turn as "not for me".
@@ -175,7 +208,8 @@ def confirm(
     """The answer to a read-back. 对 → confirmed. "时间不对，是后天上午" → that item is changed
     in place and read back again. "地址不对" → that item is asked again. A bare 不对 → which one?"""
     text = turn.text
-    target = correction_target(text, fields)
+    touched = turn.entity(ITEM_ENTITY)  # a tile: which item, by its slot's name
+    target = touched if touched in fields else correction_target(text, fields)
     verdict = answers.yes_no(text, turn.intent)
     if target is None and verdict is True:
         return Outcome({confirm_slot: True})
@@ -185,7 +219,10 @@ def confirm(
             outcome = form.parse(session, turn, slot, dict(state))
             if slot.endswith(_GUESSABLE) and outcome.understood and outcome.updates and not outcome.note:
                 return Outcome(outcome.updates, note="好的，改过来了。")
-        return Outcome(note="哪一项不对？您可以说：时间不对、地址不对、电话不对。")
+        return Outcome(question=which_item(form, turn))
+    if touched:
+        # Nothing said about the new value: ask for that item again, with its pad or tiles.
+        return Outcome({target: None, **dict.fromkeys(form.companions.get(target, ()))}, note="好的。")
     said = turn
     if target.endswith(_FREE_TEXT):
         # "不是六院，是瑞金": the new place is what follows 是/改成; "地址不对" alone has none.
@@ -195,6 +232,17 @@ def confirm(
     if outcome.updates.get(target) is not None:
         return Outcome(outcome.updates, note=outcome.note or "好的，改过来了。")
     return Outcome({target: None, **dict.fromkeys(form.companions.get(target, ()))}, note="好的，我们重新说一下。")
+
+
+def which_item(form: Form, turn: Turn) -> Say:
+    """ "哪一项不对？" with a tile for each item of the read-back (and 都对 to keep it as it is)."""
+    tiles = [
+        {"title": title, "payload": payload("deny", **{ITEM_ENTITY: slot})} for slot, title in form.item_titles.items()
+    ]
+    return Say(
+        said_or_pressed(turn, "哪一项不对？您可以说：时间不对、地址不对、电话不对。", "哪一项不对？请按要改的那一项。"),
+        [*tiles, {"title": "都对", "payload": "/affirm"}],
+    )
 
 
 # Items with a recognisable shape may be changed without being named ("是后天上午"); a free-text

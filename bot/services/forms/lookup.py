@@ -23,6 +23,7 @@ from bot.services.forms.base import (
     Say,
     Turn,
     choices,
+    said_or_pressed,
 )
 from bot.services.forms.taxi import phone_outcome
 
@@ -141,11 +142,22 @@ class StatusForm(Form):
     def ask(self, session: Session, turn: Turn, slot: str, state: dict[str, Any]) -> Say:
         if slot == "lookup_number":
             return Say(
-                "请说一下编号，就是登记时告诉您的八位数字（以前登记的是六位）。记不得也没关系，请说“记不得”。",
+                said_or_pressed(
+                    turn,
+                    "请说一下编号，就是登记时告诉您的八位数字（以前登记的是六位）。记不得也没关系，请说“记不得”。",
+                    "请按一下编号，就是登记时告诉您的八位数字（以前登记的是六位）。记不得就按“记不得”。",
+                ),
                 choices("记不得"),
                 entry=NUMBER_ENTRY,
             )
-        return Say("为了保护您的信息，请再说一下登记时留的手机号码。", entry=PHONE_ENTRY)
+        return Say(
+            said_or_pressed(
+                turn,
+                "为了保护您的信息，请再说一下登记时留的手机号码。",
+                "为了保护您的信息，请再按一下登记时留的手机号码。",
+            ),
+            entry=PHONE_ENTRY,
+        )
 
 
 class CancelForm(StatusForm):
@@ -153,7 +165,18 @@ class CancelForm(StatusForm):
 
     name = "cancel_form"
     slots = ("lookup_number", "lookup_phone", "cancel_target", "cancel_confirmed")
+    # the number and phone the owner gave at the status question just before (取消 from there)
+    extra_slots = ("lookup_kinds", "lookup_verified")
     cancelled_text = "好的，不取消了。"
+
+    def prefill(self, session: Session, turn: Turn, state: dict[str, Any]) -> Outcome:
+        outcome = super().prefill(session, turn, state)
+        verified = turn.slots.get("lookup_verified")
+        number = outcome.updates.get("lookup_number")
+        shown = isinstance(verified, dict) and number and verified.get("number") == number
+        if shown and not outcome.updates.get("lookup_phone"):
+            outcome.updates["lookup_phone"] = verified.get("phone")
+        return outcome
 
     def fill(self, session: Session, turn: Turn) -> Any:
         # In this form "不要了/取消" is what the resident wants, not a reason to stop asking.

@@ -14,8 +14,11 @@ from bot.services.forms.base import (
     Outcome,
     Say,
     Turn,
+    button,
     choices,
     free_text,
+    payload,
+    said_or_pressed,
 )
 from bot.services.forms.taxi import phone_outcome
 
@@ -35,6 +38,10 @@ _ONLY_ASKING = (
     "一个",
     "个",
 )
+
+
+# Places in the compound that are not someone's flat, as tiles beside the building/floor pad.
+PUBLIC_PLACES = ("小区大门口", "小区花园", "地下车库", "垃圾房", "健身点")
 
 
 def _says_what_happened(text: str) -> bool:
@@ -106,13 +113,37 @@ class RequestForm(Form):
     def ask(self, session: Session, turn: Turn, slot: str, state: dict[str, Any]) -> Say:
         if slot == "request_category":
             return Say(
-                "您要反映什么问题？比如：屋顶漏水、楼道堆物、飞线充电、电梯坏了、噪音。",
-                choices(*resident_requests.CATEGORIES),
+                said_or_pressed(
+                    turn,
+                    "您要反映什么问题？比如：屋顶漏水、楼道堆物、飞线充电、电梯坏了、噪音。",
+                    "您要反映什么问题？请按一类。",
+                ),
+                [
+                    {"title": category, "payload": payload("inform", request_category=category)}
+                    for category in resident_requests.CATEGORIES
+                ],
             )
         if slot == "request_description":
-            # By touch there is no describing: the category itself stands as the description.
+            # By touch: the common problems of this kind, and 其他 (staff call to ask).
             category = state.get("request_category") or "其他"
-            return Say("请简单说说是什么情况。", [{"title": "不细说了", "payload": f"就是{category}的问题"}])
+            common = resident_requests.COMMON_DESCRIPTIONS.get(category, ())
+            return Say(
+                said_or_pressed(turn, "请简单说说是什么情况。", "是什么情况？请按一个。"),
+                [*choices(*common), button("其他", resident_requests.UNDESCRIBED)],
+            )
         if slot == "request_location":
-            return Say("在哪里？请说几号楼几室，或者小区里的哪个地方。", entry=ADDRESS_ENTRY)
-        return Say("请说一下您的手机号码，工作人员处理时会联系您。", entry=PHONE_ENTRY)
+            return Say(
+                said_or_pressed(
+                    turn, "在哪里？请说几号楼几室，或者小区里的哪个地方。", "在哪里？请按几号楼几室，或者按下面的地方。"
+                ),
+                choices(*PUBLIC_PLACES),
+                entry=ADDRESS_ENTRY,
+            )
+        return Say(
+            said_or_pressed(
+                turn,
+                "请说一下您的手机号码，工作人员处理时会联系您。",
+                "请按一下您的手机号码，工作人员处理时会联系您。",
+            ),
+            entry=PHONE_ENTRY,
+        )

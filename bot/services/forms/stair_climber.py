@@ -17,9 +17,11 @@ from bot.services.forms.base import (
     Outcome,
     Say,
     Turn,
+    button,
     choices,
     confirm,
     free_text,
+    said_or_pressed,
 )
 from bot.services.forms.taxi import local, phone_outcome
 
@@ -58,6 +60,14 @@ class StairClimberForm(Form):
         "climber_direction": r"上楼|下楼|往返|来回|方向",
         "climber_purpose": r"做啥|做什么|干什么|事情|目的",
         "climber_time": r"时间|几点|辰光|钟点|日子|哪天|今天|明天|后天|上午|下午|早上|晚上|礼拜|星期|点",
+    }
+    item_titles: ClassVar[dict[str, str]] = {
+        "climber_time": "时间",
+        "climber_building": "几号楼",
+        "climber_floor": "几楼",
+        "climber_direction": "上楼下楼",
+        "climber_purpose": "去做什么",
+        "climber_phone": "电话",
     }
 
     def prefill(self, session: Session, turn: Turn, state: dict[str, Any]) -> Outcome:
@@ -154,9 +164,19 @@ class StairClimberForm(Form):
 
     def ask(self, session: Session, turn: Turn, slot: str, state: dict[str, Any]) -> Say:
         if slot == "climber_phone":
-            return Say("请说一下您的手机号码，操作员上门前会打电话给您。", entry=PHONE_ENTRY)
+            return Say(
+                said_or_pressed(
+                    turn,
+                    "请说一下您的手机号码，操作员上门前会打电话给您。",
+                    "请按一下您的手机号码，操作员上门前会打电话给您。",
+                ),
+                entry=PHONE_ENTRY,
+            )
         if slot == "climber_building":
-            return Say("您住几号楼、几楼？比如：五号楼六楼602室。", entry=ADDRESS_ENTRY)
+            return Say(
+                said_or_pressed(turn, "您住几号楼、几楼？比如：五号楼六楼602室。", "您住几号楼、几楼？请按。"),
+                entry=ADDRESS_ENTRY,
+            )
         if slot == "climber_floor":
             return Say(f"{state.get('climber_building') or ''}几楼？", entry=FLOOR_ENTRY)
         if slot == "climber_direction":
@@ -168,12 +188,9 @@ class StairClimberForm(Form):
             # The soonest free slots as buttons: a time that is sure to be free, by touch.
             soonest = stair_climber.soonest_free(session, now=turn.now)
             return Say(
-                "想约什么时间？比如：明天上午九点。",
+                said_or_pressed(turn, "想约什么时间？比如：明天上午九点。", "想约什么时间？请按一个空着的时间。"),
                 [
-                    {
-                        "title": stair_climber.slot_text(s.start, now=turn.now),
-                        "payload": spoken_slot(s.start, now=turn.now),
-                    }
+                    button(stair_climber.slot_text(s.start, now=turn.now), spoken_slot(s.start, now=turn.now))
                     for s in soonest
                 ],
             )

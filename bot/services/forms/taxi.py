@@ -18,9 +18,11 @@ from bot.services.forms.base import (
     Outcome,
     Say,
     Turn,
+    button,
     choices,
     confirm,
     free_text,
+    said_or_pressed,
 )
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -71,6 +73,14 @@ class TaxiForm(Form):
         "taxi_pickup": r"上车|接我|出发|地址|从哪",
         "taxi_destination": r"目的地|去哪|医院|院",
         "taxi_time": r"时间|几点|辰光|钟点|日子|哪天|今天|明天|后天|上午|下午|早上|晚上|礼拜|星期|点",
+    }
+    item_titles: ClassVar[dict[str, str]] = {
+        "taxi_time": "时间",
+        "taxi_pickup": "上车地点",
+        "taxi_destination": "去的地方",
+        "taxi_passengers": "几位",
+        "taxi_assistance": "轮椅和搀扶",
+        "taxi_phone": "电话",
     }
 
     def prefill(self, session: Session, turn: Turn, state: dict[str, Any]) -> Outcome:
@@ -159,30 +169,45 @@ class TaxiForm(Form):
 
     def ask(self, session: Session, turn: Turn, slot: str, state: dict[str, Any]) -> Say:
         if slot == "taxi_phone":
-            return Say("请说一下您的手机号码，司机和工作人员会打这个电话联系您。", entry=PHONE_ENTRY)
+            return Say(
+                said_or_pressed(
+                    turn,
+                    "请说一下您的手机号码，司机和工作人员会打这个电话联系您。",
+                    "请按一下您的手机号码，司机和工作人员会打这个电话联系您。",
+                ),
+                entry=PHONE_ENTRY,
+            )
         if slot == "taxi_pickup":
             if state.get("taxi_pickup_offer"):
                 return Say(
                     f"上次您是在{state['taxi_pickup_offer']}上车，这次还是这里吗？",
                     [{"title": "是的", "payload": "/affirm"}, {"title": "不是", "payload": "/deny"}],
                 )
-            return Say("在哪里上车？比如：五号楼门口、小区南门。", choices(*PICKUPS))
+            return Say(
+                said_or_pressed(turn, "在哪里上车？比如：五号楼门口、小区南门。", "在哪里上车？请按一个地方。"),
+                choices(*PICKUPS),
+            )
         if slot == "taxi_destination":
-            return Say("要去哪里？", choices(*DESTINATIONS))
+            return Say(
+                said_or_pressed(turn, "要去哪里？", "要去哪里？请按一个地方。"),
+                choices(*DESTINATIONS),
+            )
         if slot == "taxi_time":
             if state.get("taxi_day"):
-                return Say("几点钟用车？", entry=TIME_ENTRY)
-            return Say("什么时候用车？比如：现在、明天上午九点。", choices("现在"), entry=TIME_ENTRY)
+                return Say(said_or_pressed(turn, "几点钟用车？", "几点钟用车？请按一个钟点。"), entry=TIME_ENTRY)
+            return Say(
+                said_or_pressed(
+                    turn, "什么时候用车？比如：现在、明天上午九点。", "什么时候用车？请按“现在”，或者选哪天几点。"
+                ),
+                choices("现在"),
+                entry=TIME_ENTRY,
+            )
         if slot == "taxi_passengers":
             return Say("一共几位坐车？", choices("1位", "2位", "3位", "4位"))
         if slot == "taxi_assistance":
             return Say(
                 "需要带轮椅，或者要人扶一把吗？",
-                [
-                    {"title": "带轮椅", "payload": "要带轮椅"},
-                    {"title": "要人扶", "payload": "要人扶"},
-                    {"title": "不用", "payload": "不用"},
-                ],
+                [button("带轮椅", "要带轮椅"), button("要人扶"), button("不用")],
             )
         return Say(self.read_back(turn, state), YES_NO_BUTTONS)
 

@@ -31,10 +31,35 @@ async def test_hours_for_a_named_day_come_from_the_app(app: dict[str, Any]) -> N
     assert events == [SlotSet("facility", "居委会")]
 
 
-async def test_hours_without_a_facility_asks_which(app: dict[str, Any]) -> None:
+async def test_hours_without_a_facility_asks_which_with_a_tile_for_each(app: dict[str, Any]) -> None:
     dispatcher = CollectingDispatcher()
     assert await ActionServiceHours().run(dispatcher, tracker("几点开门", "ask_service_hours"), {}) == []
     assert responses(dispatcher) == ["utter_ask_which_facility"]
+    facilities = [name for (name,) in rows(app["db"], "SELECT name FROM facility ORDER BY id")]
+    tiles = dispatcher.messages[0]["buttons"]
+    assert [t["title"] for t in tiles] == facilities
+    assert tiles[0]["payload"] == '/ask_service_hours{"facility": "%s"}' % facilities[0]
+
+
+async def test_a_facility_tile_gets_today_s_hours(app: dict[str, Any]) -> None:
+    """The touch's payload text is no day to read ("/ask_service_hours{…}"): today's hours."""
+    dispatcher = CollectingDispatcher()
+    touched = tracker('/ask_service_hours{"facility": "居委会"}', "ask_service_hours", {"facility": "居委会"})
+    await ActionServiceHours().run(dispatcher, touched, {})
+    assert dispatcher.messages[0]["text"].startswith("居委会今天")
+
+
+async def test_policy_tiles_come_most_asked_first(app: dict[str, Any]) -> None:
+    for _ in range(3):
+        await ActionPolicyAnswer().run(
+            CollectingDispatcher(), tracker("", "ask_policy", {"policy_topic": "反诈骗"}), {}
+        )
+    dispatcher = CollectingDispatcher()
+    await ActionPolicyAnswer().run(dispatcher, tracker("/ask_policy", "ask_policy"), {})
+    assert responses(dispatcher) == ["utter_ask_which_policy"]
+    tiles = dispatcher.messages[0]["buttons"]
+    assert tiles[0] == {"title": "反诈骗", "payload": '/ask_policy{"policy_topic": "反诈骗"}'}
+    assert len(tiles) == len(rows(app["db"], "SELECT id FROM policy"))
 
 
 async def test_unknown_facility_gets_the_list_of_known_ones(app: dict[str, Any]) -> None:
@@ -167,6 +192,14 @@ async def test_repeat_says_the_last_answer_again_slowly_when_asked() -> None:
     (message,) = dispatcher.messages
     assert message["text"] == said[0]["text"]
     assert message["custom"] == {"repeat": True, "speech_rate": "slow"}
+
+
+async def test_the_slower_button_is_a_payload_and_still_slows_the_repeat() -> None:
+    said = [{"event": "bot", "text": "请按一下您的手机号码。", "data": {}}]
+    dispatcher = CollectingDispatcher()
+    touched = tracker('/repeat{"answer": "说慢一点"}', "repeat", {"answer": "说慢一点"}, events=said)
+    await ActionRepeat().run(dispatcher, touched, {})
+    assert dispatcher.messages[0]["custom"]["speech_rate"] == "slow"
 
 
 async def test_repeat_with_nothing_said_yet() -> None:

@@ -10,7 +10,7 @@ from rasa_sdk import Tracker
 from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.records import ActionCancelBooking, ActionCheckStatus, ValidateStatusForm
+from actions.records import ActionCancelBooking, ActionCheckStatus, ValidateCancelForm, ValidateStatusForm
 from actions.requests import ActionFileRequest, ValidateRequestForm
 from actions.stair_climber import ActionBookStairClimber
 from actions.taxi import ActionBookTaxi, ValidateTaxiForm
@@ -128,6 +128,10 @@ async def test_status_and_cancel_of_own_booking(app: dict[str, Any]) -> None:
         DOMAIN,
     )
     assert read_out(number) in dispatcher.messages[0]["text"] and "等工作人员派车" in dispatcher.messages[0]["text"]
+    # 取消 by touch from here: the number shown, as the answer of a cancel_booking payload
+    assert dispatcher.messages[0]["buttons"] == [
+        {"title": "取消这个", "payload": '/cancel_booking{"answer": "%s"}' % number}
+    ]
     dispatcher = CollectingDispatcher()
     await ActionCancelBooking().run(
         dispatcher,
@@ -136,6 +140,36 @@ async def test_status_and_cancel_of_own_booking(app: dict[str, Any]) -> None:
     )
     assert "取消" in dispatcher.messages[0]["text"]
     assert rows(app["db"], "SELECT status FROM taxi_booking WHERE number = ?", number) == [("已取消",)]
+
+
+async def test_a_touch_answer_reaches_the_app_as_its_words(app: dict[str, Any]) -> None:
+    """`/inform{"answer": "13812345678"}`: the app reads the words, the NLU guessed nothing."""
+    dispatcher = CollectingDispatcher()
+    touched = in_form(
+        tracker('/inform{"answer": "13812345678"}', "inform", {"answer": "13812345678"}), "taxi_form", "taxi_phone"
+    )
+    events = await ValidateTaxiForm().run(dispatcher, touched, DOMAIN)
+    assert slot_events(events)["taxi_phone"] == "13812345678"
+    assert slot_events(events)["requested_slot"] == "taxi_pickup"
+
+
+async def test_status_by_number_and_phone_lets_a_touch_cancel_without_asking_again(app: dict[str, Any]) -> None:
+    await ActionBookTaxi().run(CollectingDispatcher(), filled_taxi("taxi-elsewhere", "对"), DOMAIN)
+    number = rows(app["db"], "SELECT number FROM taxi_booking WHERE sender_id = 'taxi-elsewhere'")[0][0]
+    dispatcher = CollectingDispatcher()
+    shown = tracker(
+        "", "check_status", slots={"lookup_number": number, "lookup_phone": "13812345678"}, sender_id="kiosk-x"
+    )
+    events = await ActionCheckStatus().run(dispatcher, shown, DOMAIN)
+    assert slot_events(events)["lookup_verified"] == {"number": number, "phone": "13812345678"}
+    (cancel,) = dispatcher.messages[0]["buttons"]
+    dispatcher = CollectingDispatcher()
+    touched = tracker(
+        cancel["payload"], "cancel_booking", {"answer": number}, slots=slot_events(events), sender_id="kiosk-x"
+    )
+    events = await ValidateCancelForm().run(dispatcher, touched, DOMAIN)
+    assert slot_events(events)["requested_slot"] == "cancel_confirmed"
+    assert "要取消这个吗" in dispatcher.messages[-1]["text"]
 
 
 async def test_slot_taken_meanwhile_is_explained(app: dict[str, Any]) -> None:

@@ -62,14 +62,15 @@ class ValidateHandoffForm(FormValidationAction):
     async def validate_callback_phone(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> dict[str, Any]:
+        said = words_of(tracker.latest_message) or str(value)  # a pad's digits come as the answer
         try:
-            return {"callback_phone": await app_client.parse_phone(str(value))}
+            return {"callback_phone": await app_client.parse_phone(said)}
         except app_client.Rejected as rejected:
             dispatcher.utter_message(text=rejected.message)
             return {"callback_phone": None}
         except app_client.AppUnavailable:
             # Keep what was said: the request is still attempted, and fails kindly if the app is down.
-            return {"callback_phone": str(value)}
+            return {"callback_phone": said}
 
 
 class ActionHumanHandoff(Action):

@@ -70,6 +70,7 @@ class Message:
     entities: list[dict[str, Any]] = field(default_factory=list)
     action: str = ""
     corrected: str = ""
+    touched: bool = False  # a button, not words: never an "unanswered question"
 
 
 @dataclass
@@ -112,20 +113,32 @@ def _rows(engine: Engine, sender_id: str | None = None) -> list[Any]:
         return list(conn.execute(query))
 
 
+def _said(text: str, intent: str, entities: list[dict[str, Any]]) -> str:
+    """What staff read for a message: a touch (a payload such as `/inform{"answer": "…"}`) as the
+    words it stood for, or the button's meaning, marked 〔按键〕; never the payload itself."""
+    if not text.startswith("/"):
+        return text
+    words = next((str(e["value"]) for e in entities if e.get("entity") == "answer" and e.get("value")), "")
+    named = "、".join(str(e["value"]) for e in entities if e.get("entity") not in ("answer", "item") and e.get("value"))
+    return f"〔按键〕{words or INTENT_LABELS.get(intent, '按钮')}{'：' + named if named and not words else ''}"
+
+
 def _message(row: Any) -> Message:
     data = json.loads(row.data or "{}")
     at = _when(row.timestamp)
     if row.type_name == "user":
         parse = data.get("parse_data") or {}
         intent = parse.get("intent") or {}
+        entities = [{"entity": e.get("entity"), "value": e.get("value")} for e in parse.get("entities") or []]
         return Message(
             row.id,
             at,
             "user",
-            text=data.get("text") or "",
+            text=_said(data.get("text") or "", intent.get("name") or "", entities),
             intent=intent.get("name") or "",
             confidence=intent.get("confidence"),
-            entities=[{"entity": e.get("entity"), "value": e.get("value")} for e in parse.get("entities") or []],
+            entities=entities,
+            touched=(data.get("text") or "").startswith("/"),
         )
     if row.type_name == "bot":
         return Message(row.id, at, "bot", text=data.get("text") or "")
@@ -273,7 +286,7 @@ def unanswered(*, engine: Engine | None = None, similarity: int = 70) -> list[Qu
     for row in _rows(engine or tracker_engine()):
         message = _message(row)
         if message.kind == "user":
-            pending = message
+            pending = None if message.touched else message
         elif pending is not None and message.kind == "action" and message.action in UNANSWERED_ACTIONS:
             asked.append((pending.text, pending.at))
             pending = None

@@ -1,6 +1,7 @@
 """The booking and request actions against a running app: what the form's validation returns
 (slot events, the question, a step aside for interruptions) and the rows the submit writes."""
 
+import json
 from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -130,7 +131,7 @@ async def test_status_and_cancel_of_own_booking(app: dict[str, Any]) -> None:
     assert read_out(number) in dispatcher.messages[0]["text"] and "等工作人员派车" in dispatcher.messages[0]["text"]
     # 取消 by touch from here: the number shown, as the answer of a cancel_booking payload
     assert dispatcher.messages[0]["buttons"] == [
-        {"title": "取消这个", "payload": '/cancel_booking{"answer": "%s"}' % number}
+        {"title": "取消这个", "payload": "/cancel_booking" + json.dumps({"answer": number})}
     ]
     dispatcher = CollectingDispatcher()
     await ActionCancelBooking().run(

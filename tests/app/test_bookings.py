@@ -301,7 +301,7 @@ def test_request_number_statuses_and_urgent_alert(staff: TestClient, seeded: ses
 def test_nobody_reads_another_residents_record_by_guessing_its_number(client: TestClient) -> None:
     number = client.post("/api/requests", json=request_body("request-2", category="噪音扰民")).json()["number"]
     stranger = client.post("/api/records/status", json={"sender_id": "stranger", "number": number})
-    assert stranger.json() == {"count": 0, "texts": []}
+    assert stranger.json() == {"count": 0, "texts": [], "open_numbers": []}
     wrong_phone = client.post(
         "/api/records/status", json={"sender_id": "stranger", "number": number, "phone": "13900000000"}
     )

@@ -29,6 +29,14 @@ SHANGHAI = ZoneInfo("Asia/Shanghai")
 # The usual places, as buttons for those who answer by touch (any other place can be said).
 PICKUPS = ("小区大门口", "小区南门", "小区北门", "党群服务站门口")
 DESTINATIONS = ("社区卫生服务中心", "第一人民医院", "第六人民医院", "瑞金医院", "华山医院", "中山医院")
+USUAL_SHOWN = 6  # destinations shown at first; the rest behind 更多地方
+MORE_PLACES = "更多地方"
+
+
+def places(session: Session, *, kind: str) -> list[str]:
+    return list(PICKUPS if kind == "pickup" else DESTINATIONS)
+
+
 # A day word in the answer means the answer names its own day, not the one asked about before.
 _DAY_WORDS = re.compile(r"今|明|后|礼拜|星期|周|号|月|马上|现在|急|以后|之后|钟头|小时")
 # "叫部车去六院配药": the destination is what follows 去/到, up to the errand or a time word.
@@ -134,6 +142,8 @@ class TaxiForm(Form):
                     return Outcome({"taxi_pickup_offer": ""})  # ask again, without the offer
             return free_text("taxi_pickup", answers.place(text))
         if slot == "taxi_destination":
+            if text == MORE_PLACES:
+                return Outcome(question=self._more_destinations(session, turn))
             return free_text("taxi_destination", answers.place(text))
         if slot == "taxi_time":
             return self._time(turn, state)
@@ -185,12 +195,14 @@ class TaxiForm(Form):
                 )
             return Say(
                 said_or_pressed(turn, "在哪里上车？比如：五号楼门口、小区南门。", "在哪里上车？请按一个地方。"),
-                choices(*PICKUPS),
+                choices(*places(session, kind="pickup")),
             )
         if slot == "taxi_destination":
+            usual = places(session, kind="destination")
+            more = [button(MORE_PLACES)] if len(usual) > USUAL_SHOWN else []
             return Say(
                 said_or_pressed(turn, "要去哪里？", "要去哪里？请按一个地方。"),
-                choices(*DESTINATIONS),
+                [*choices(*usual[:USUAL_SHOWN]), *more],
             )
         if slot == "taxi_time":
             if state.get("taxi_day"):
@@ -210,6 +222,10 @@ class TaxiForm(Form):
                 [button("带轮椅", "要带轮椅"), button("要人扶"), button("不用")],
             )
         return Say(self.read_back(turn, state), YES_NO_BUTTONS)
+
+    def _more_destinations(self, session: Session, turn: Turn) -> Say:
+        rest = places(session, kind="destination")[USUAL_SHOWN:]
+        return Say(said_or_pressed(turn, "还有这些地方，要去哪里？", "还有这些地方，请按一个。"), choices(*rest))
 
     def read_back(self, turn: Turn, state: dict[str, Any]) -> str:
         when = taxi.when_text(local(state["taxi_time"]), now=turn.now, asap=bool(state.get("taxi_asap")))

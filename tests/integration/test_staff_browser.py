@@ -172,7 +172,7 @@ def test_resident_chat_page_on_a_phone(browser: Browser, stack: Stack) -> None:
     page.locator("#quick button", has_text="下楼").click()  # the bot's 下楼/上楼/往返 buttons
     expect(page.locator(".bubble.me").last).to_have_text("下楼")
     expect(page.locator(".bubble.bot").last).to_contain_text("什么时间")
-    page.get_by_label("大字").check()
+    page.get_by_role("button", name="大字").click()
     before = page.locator(".bubble").count()
     page.reload()
     expect(page.locator(".bubble")).to_have_count(before)

@@ -49,7 +49,7 @@
       if (first && first.who === "me" && first.text === "你好") saved.messages.shift();
       saved.messages = saved.messages.filter((m) => m.who === "me" || m.who === "bot");
       saved.version = VERSION;
-      saved.greeted = true;
+      saved.greeted = saved.messages.length > 0;
     }
     for (const m of saved.messages) {
       if (m.who === "me" && m.status === "sending") Object.assign(m, { status: "failed", error: SAY.interrupted, retry: true });

@@ -163,7 +163,9 @@ def test_resident_chat_page_on_a_phone(browser: Browser, stack: Stack) -> None:
     context = browser.new_context(base_url=stack.urls["app"], viewport={"width": 360, "height": 740}, locale="zh-CN")
     page = context.new_page()
     page.goto("/chat/")
-    expect(page.locator(".bubble.bot").first).to_contain_text("邻里助手")  # the greeting
+    # the greeting (a freshly started engine's first turn can take a few seconds)
+    expect(page.locator(".bubble.bot").first).to_contain_text("邻里助手", timeout=30_000)
+    expect(page.locator(".bubble.me")).to_have_count(0)  # the resident has said nothing yet
     for said in ("约爬楼机", "13812345678", "五号楼六楼"):
         page.get_by_label("输入消息").fill(said)
         page.get_by_role("button", name="发送").click()

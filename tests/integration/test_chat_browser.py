@@ -290,3 +290,45 @@ def test_a_server_fault_is_said_in_chinese(phone: Page, fault: str) -> None:
     assert_no_latin(phone)
     if fault == "500 text":
         shot(phone, "error_500")
+
+
+def test_a_conversation_kept_by_the_earlier_page_loses_its_false_bubbles(phone: Page) -> None:
+    """The earlier page stored the "你好" it sent for the greeting as the resident's, and its
+    errors in English: neither is shown any more; what was really said stays."""
+    open_chat(phone)
+    me = sender_of(phone)
+    earlier = {
+        "sender": me,
+        "big": False,
+        "messages": [
+            {"who": "me", "text": "你好"},
+            {"who": "bot", "text": "您好，我是邻里助手！"},
+            {"who": "me", "text": "居委会几点开门"},
+            {"who": "error", "text": "Failed to fetch"},
+        ],
+    }
+    phone.evaluate("(saved) => localStorage.setItem('linli.chat', JSON.stringify(saved))", earlier)
+    phone.reload()
+    expect(phone.locator(".bubble.me")).to_have_text(["居委会几点开门"])
+    expect(phone.locator(".bubble.bot")).to_have_count(1)  # not greeted again
+    assert sender_of(phone) == me
+    assert_no_latin(phone)
+
+
+def test_clear_asks_on_the_page_and_starts_a_new_conversation(phone: Page) -> None:
+    open_chat(phone)
+    say(phone, "居委会几点开门")
+    first = sender_of(phone)
+    phone.get_by_role("button", name="清空").tap()
+    box = phone.get_by_role("alertdialog")
+    expect(box).to_contain_text("清空这段对话吗")
+    assert_no_latin(phone)
+    box.get_by_role("button", name="不清空").tap()
+    expect(box).to_be_hidden()
+    expect(phone.locator(".bubble.me")).to_have_count(1)
+    phone.get_by_role("button", name="清空").tap()
+    box.get_by_role("button", name="清空", exact=True).tap()
+    expect(phone.locator(".bubble.bot")).to_have_count(1)
+    expect(phone.locator(".bubble.bot").first).to_contain_text(GREETING)
+    expect(phone.locator(".bubble.me")).to_have_count(0)
+    assert sender_of(phone) != first

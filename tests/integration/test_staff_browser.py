@@ -163,7 +163,9 @@ def test_resident_chat_page_on_a_phone(browser: Browser, stack: Stack) -> None:
     context = browser.new_context(base_url=stack.urls["app"], viewport={"width": 360, "height": 740}, locale="zh-CN")
     page = context.new_page()
     page.goto("/chat/")
-    expect(page.locator(".bubble.bot").first).to_contain_text("邻里助手")  # the greeting
+    # the greeting (a freshly started engine's first turn can take a few seconds)
+    expect(page.locator(".bubble.bot").first).to_contain_text("邻里助手", timeout=30_000)
+    expect(page.locator(".bubble.me")).to_have_count(0)  # the resident has said nothing yet
     for said in ("约爬楼机", "13812345678", "五号楼六楼"):
         page.get_by_label("输入消息").fill(said)
         page.get_by_role("button", name="发送").click()
@@ -172,7 +174,7 @@ def test_resident_chat_page_on_a_phone(browser: Browser, stack: Stack) -> None:
     page.locator("#quick button", has_text="下楼").click()  # the bot's 下楼/上楼/往返 buttons
     expect(page.locator(".bubble.me").last).to_have_text("下楼")
     expect(page.locator(".bubble.bot").last).to_contain_text("什么时间")
-    page.get_by_label("大字").check()
+    page.get_by_role("button", name="大字").click()
     before = page.locator(".bubble").count()
     page.reload()
     expect(page.locator(".bubble")).to_have_count(before)

@@ -180,7 +180,8 @@ def test_the_floor_and_number_pads_fit_and_send_the_typed_answer(
         replies={
             "/book_stair_climber": ask("5号楼几楼？", entry_spec=FLOOR),
             "/check_status": ask(
-                "请按一下编号，就是登记时告诉您的八位数字（以前登记的是六位）。",
+                # two lines on a landscape screen, with a button beside the pad: the longest step
+                "请按一下编号，就是登记时告诉您的八位数字（以前登记的是六位）。记不得也没关系，请按“记不得”。",
                 [{"title": "记不得", "payload": inform("记不得")}],
                 NUMBER,
             ),

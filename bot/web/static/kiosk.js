@@ -76,6 +76,7 @@
   let shownEntry = null;
   function showEntry(spec) {
     shownEntry = spec || null;
+    answer.insertBefore(choices, entry);  // back in its place, if the last pad had it
     entry.replaceChildren();
     entry.className = "";
     document.body.classList.toggle("entering", Boolean(spec));
@@ -91,6 +92,8 @@
     }[spec.kind];
     if (spec.kind === "time") timePicker();
     else if (steps) numberPad(steps);
+    // Buttons offered beside the pad ("现在", "记不得") go beside it, so that all fits on one screen.
+    if (entry.childElementCount && choices.childElementCount) entry.insertBefore(choices, entry.querySelector(".quit"));
   }
   function numberPad(steps) {
     const typed = steps.map(() => "");

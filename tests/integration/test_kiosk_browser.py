@@ -142,7 +142,7 @@ def test_a_booking_number_is_typed_on_the_pad_in_two_fours(mic_browser: Browser,
     them as the paper prints them, and sends them; a number one digit off is told to be checked."""
     page = mic_browser.new_page(viewport={"width": 1280, "height": 1024}, locale="zh-CN")
     page.goto(f"{stack.urls['app']}/kiosk/?kiosk=lobby-pad")
-    page.wait_for_function("window.linli.session")
+    page.wait_for_function("() => Boolean(window.linli.session)")
     page.get_by_role("button", name="我的预约/报修").click()
     expect(page.locator("#reply")).to_contain_text("八位数字", timeout=30_000)
     pad = page.locator("#entry")

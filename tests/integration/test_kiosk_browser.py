@@ -2,17 +2,20 @@
 streams it, shows a caption and the reply, and plays the reply's speech. Touch buttons alone
 alone book a stair-climber. The Korean model hears the Korean WAV (machinery, not Mandarin accuracy)."""
 
+import json
 import re
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
-from playwright.sync_api import Browser, Playwright, expect
+from playwright.sync_api import Browser, Page, Playwright, WebSocketRoute, expect
 from sqlalchemy import Engine
 
 from bot.launcher import Stack
+from tests.integration.kiosk_page import KIOSK_SOCKET
 from tests.integration.test_conversations import rows
 from tests.integration.test_staff_browser import CHROMIUM, FLAGS, SHOTS
 from voice import audio
@@ -44,10 +47,29 @@ def mic_browser(playwright: Playwright, speech_wav: Path) -> Iterator[Browser]:
     browser.close()
 
 
+def relay_and_record(page: Page) -> list[dict[str, Any]]:
+    """The page's socket goes to the app as always; the JSON frames it sends are kept, in order."""
+    sent: list[dict[str, Any]] = []
+
+    def relay(ws: WebSocketRoute) -> None:
+        app = ws.connect_to_server()
+
+        def to_app(message: str | bytes) -> None:
+            if isinstance(message, str):
+                sent.append(json.loads(message))
+            app.send(message)
+
+        ws.on_message(to_app)
+
+    page.route_web_socket(KIOSK_SOCKET, relay)
+    return sent
+
+
 def test_the_page_streams_the_microphone_and_speaks_the_reply(mic_browser: Browser, stack: Stack) -> None:
     page = mic_browser.new_page(viewport={"width": 1280, "height": 1024}, locale="zh-CN")
     page.goto(f"{stack.urls['app']}/kiosk/?kiosk=lobby-test")
-    expect(page.get_by_role("button", name="按一下说话")).to_be_enabled()
+    # shown once the app says it has a voice model (its first session loads the model: seconds)
+    expect(page.get_by_role("button", name="按一下说话")).to_be_visible(timeout=30_000)
     page.get_by_role("button", name="按一下说话").click()
     # a live caption while listening (counted by the page: it may last only a moment), then the end
     page.wait_for_function("() => window.linli.partials >= 1", timeout=30_000)
@@ -64,6 +86,7 @@ def test_a_stair_climber_is_booked_by_touch_alone(mic_browser: Browser, stack: S
     """No speaking, no typing: the menu button, the number pad, the building/floor/room pad, the
     direction, the soonest free slot, the purpose, and 对 on the confirmation screen."""
     page = mic_browser.new_page(viewport={"width": 1280, "height": 1024}, locale="zh-CN")
+    sent = relay_and_record(page)
     page.goto(f"{stack.urls['app']}/kiosk/?kiosk=lobby-touch")
     session = page.wait_for_function("() => window.linli.session").json_value()
     page.get_by_role("button", name="约爬楼机").click()
@@ -94,6 +117,11 @@ def test_a_stair_climber_is_booked_by_touch_alone(mic_browser: Browser, stack: S
     page.screenshot(path=str(SHOTS / "kiosk_confirm.png"))
     page.locator("#choices").get_by_role("button", name="对", exact=True).click()
     expect(page.locator("#reply")).to_contain_text("编号", timeout=30_000)
+    # what the page's own buttons sent are intents: the menu's, and the pads' answers; a reply's
+    # buttons send their payloads as they came (下楼, the slot, the purpose: the dialogue's own)
+    texts = [f["text"] for f in sent if f.get("type") == "text"]
+    assert texts[:3] == ["/book_stair_climber", '/inform{"answer":"13912345678"}', '/inform{"answer":"5号楼6楼602室"}']
+    assert texts[-1] == "/affirm" and len(texts) == 7, texts
     booked_number = page.locator("#reply .num").filter(has_text=re.compile(r"^5\d{3} \d{4}$"))
     numbers = set(booked_number.all_inner_texts())  # shown big (said twice: "约好了，编号…（编号…）")
     assert len(numbers) == 1
@@ -114,11 +142,8 @@ def test_a_booking_number_is_typed_on_the_pad_in_two_fours(mic_browser: Browser,
     them as the paper prints them, and sends them; a number one digit off is told to be checked."""
     page = mic_browser.new_page(viewport={"width": 1280, "height": 1024}, locale="zh-CN")
     page.goto(f"{stack.urls['app']}/kiosk/?kiosk=lobby-pad")
-    page.wait_for_function("window.linli.session")
-    # No menu button asks for a status: one of them is made to say it (the page reads its words
-    # when it is touched), as a resident would say it.
-    page.evaluate("document.querySelector('[data-say=\"办事时间\"]').dataset.say = '我报的事情怎么样了'")
-    page.get_by_role("button", name="办事时间").click()
+    page.wait_for_function("() => Boolean(window.linli.session)")
+    page.get_by_role("button", name="我的预约/报修").click()
     expect(page.locator("#reply")).to_contain_text("八位数字", timeout=30_000)
     pad = page.locator("#entry")
     done = pad.get_by_role("button", name="确定")

@@ -14,10 +14,10 @@ from playwright.sync_api import Browser, Page, Playwright, WebSocketRoute, expec
 from sqlalchemy import Engine
 
 from bot.launcher import Stack
+from tests.integration.kiosk_page import SCREENS, latin_on_screen
 from tests.integration.test_conversations import rows
 from tests.integration.test_staff_browser import CHROMIUM, FLAGS, SHOTS
 
-SCREENS = [(1920, 1080), (1080, 1920)]
 NUMBERS = ["120", "119", "110", "962777"]
 TOLD = "已经通知工作人员。"
 NOT_TOLD = "没能通知到工作人员，请直接拨打上面的电话。"
@@ -72,8 +72,7 @@ def check_emergency_screen(page: Page) -> None:
     for item in layout:
         assert item["inside"] and item["uncovered"] and item["fits"] and item["smallest"] >= 40, item
     assert page.locator("#sos-state").evaluate("(e) => parseFloat(getComputedStyle(e).fontSize)") >= 48
-    # nothing in Latin letters on the resident's screen, only numbers
-    assert not re.search("[A-Za-z]", page.evaluate("() => document.body.innerText"))
+    assert latin_on_screen(page) == []  # nothing in Latin letters on the resident's screen
 
 
 def alerts_of(db: Engine, session: str) -> list[tuple[object, ...]]:
@@ -137,7 +136,7 @@ def test_sos_mid_taxi_form_with_the_pad_open_then_staff_come_then_home(
         "自助机上按了紧急求助",
         "自助机上按了“请工作人员过来”：请马上去自助机",
     ]
-    page.get_by_role("button", name="回到首页").click()
+    page.locator("#sos-screen").get_by_role("button", name="回到首页").click()
     expect(page.locator("#sos-screen")).to_be_hidden()
     expect(page.locator("#menu")).to_be_visible()
     expect(page.locator("#entry .pad")).to_have_count(0)

@@ -237,7 +237,7 @@ def test_resident_chat_kiosk_and_docs_load_with_no_csp_violation(browser: Browse
     expect(page.locator(".bubble.bot").last).to_contain_text("居委会")
     assert violations(page, complaints) == [], "chat"
     page.goto("/kiosk/?kiosk=lobby-1")
-    expect(page.get_by_role("button", name="按一下说话")).to_be_enabled()  # the WebSocket is open
+    expect(page.get_by_role("button", name="按一下说话")).to_be_visible(timeout=30_000)  # the WebSocket is open
     page.get_by_role("button", name="办事时间").click()
     page.wait_for_function("() => window.linli.replies >= 1", timeout=30_000)
     assert violations(page, complaints) == [], "kiosk"

@@ -8,7 +8,8 @@ Client → app (JSON text frames, and binary frames of 16 kHz 16-bit mono PCM):
                                                   "number": true when digits are asked (一三八… → 138…)
   <binary PCM>…                                   → {"type": "partial", "text"} as it is heard
   {"type": "stop"}                                end of the utterance (or Vosk's endpointing)
-  {"type": "text", "text": "叫出租车"}             a touch instead of speech
+  {"type": "text", "text": "/book_taxi"}          a touch instead of speech: an intent payload
+                                                  (`/inform{"answer": "13812345678"}` from a pad)
   {"type": "sos"} / {"type": "sos", "come": true}  the red 紧急求助 button / its "请工作人员过来":
                                                   an alert for staff, stored here, never via the
                                                   NLU → {"type": "sos", "come", "told": bool}

@@ -1,20 +1,33 @@
-// The kiosk page: touch buttons and one talk button. Audio goes over the WebSocket as 16 kHz
-// 16-bit mono PCM; the app answers with captions, the reply text and the reply as WAV speech.
+// The kiosk page: touch buttons, and one talk button when the app has a voice model. Audio goes
+// over the WebSocket as 16 kHz 16-bit mono PCM; the app answers with captions, the reply text and
+// the reply as WAV speech. Every touch sends a Rasa intent payload (`payload` below), never words
+// for the NLU to guess.
 (function () {
-  const IDLE_SECONDS = 90;  // then goodbye, and a clean screen and session for the next person
   const params = new URLSearchParams(location.search);
+  // Seconds without a touch before "您还在吗？", and then before the screen is cleared; the
+  // browser tests shorten them (?idle=2&idle_end=2).
+  const seconds = (name, fallback) => (Number(params.get(name)) > 0 ? Number(params.get(name)) : fallback);
+  const IDLE_SECONDS = seconds("idle", 60);
+  const IDLE_END_SECONDS = seconds("idle_end", 30);
   const kioskId = params.get("kiosk") || "lobby";
-  const caption = document.getElementById("caption");
-  const reply = document.getElementById("reply");
-  const choices = document.getElementById("choices");
-  const answer = document.getElementById("answer");
-  const entry = document.getElementById("entry");
-  const talk = document.getElementById("talk");
-  const state = document.getElementById("voice-state");
-  const sosScreen = document.getElementById("sos-screen");
-  const sosState = document.getElementById("sos-state");
-  let socket, voice = false, capture = null, idleTimer = null, goodbyeTimer = null;
+  const $ = (id) => document.getElementById(id);
+  const caption = $("caption"), reply = $("reply"), choices = $("choices"), answer = $("answer");
+  const entry = $("entry"), talk = $("talk");
+  const sosScreen = $("sos-screen"), sosState = $("sos-state"), idleScreen = $("idle-screen");
+  const GREETING = {
+    touch: "您好！请按下面的按钮。",
+    voice: "您好！请按下面的按钮，或者按“按一下说话”跟我说。",
+  };
+  let socket, voice = false, capture = null, atStart = true;
   window.linli = { played: 0, replies: 0, partials: 0 };  // for the browser tests
+
+  // What a touch sends: `/intent`, or `/intent{"entity": "value"}` with the JSON made by
+  // JSON.stringify. A pad's or picker's words are the form's answer: /inform{"answer": words}.
+  function payload(intent, entities) {
+    return entities ? `/${intent}${JSON.stringify(entities)}` : `/${intent}`;
+  }
+  const answerPayload = (words) => payload("inform", { answer: words });
+  const intentOf = (sent) => (/^\/(\w+)/.exec(String(sent || "")) || [])[1] || "";
 
   function showReply(text) {
     // Numbers (phone, booking and request numbers, times) big and spaced; a booking or request
@@ -31,15 +44,18 @@
   function showChoices(buttons) {
     choices.replaceChildren();
     shownButtons = (buttons || []).map((b) => ({ title: b.title, payload: b.payload }));
-    // A read-back with 对 / 不对 becomes a confirmation screen: the text framed, two huge buttons.
-    const titles = (buttons || []).map((b) => b.title).join("|");
-    answer.classList.toggle("confirm", titles === "对|不对" || titles === "是的|不是");
-    for (const b of buttons || []) {
+    // A read-back with 对 / 不对 (its buttons say /affirm and /deny) becomes a confirmation
+    // screen: the text framed, two huge buttons.
+    const intents = shownButtons.map((b) => intentOf(b.payload));
+    answer.classList.toggle("confirm", intents.includes("affirm") && intents.includes("deny"));
+    for (const b of shownButtons) {
       const button = document.createElement("button");
+      button.type = "button";
       button.textContent = b.title;
-      if (b.title === "对" || b.title === "是的") button.className = "yes";
-      if (b.title === "不对" || b.title === "不是") button.className = "no";
-      button.addEventListener("click", () => say(b.payload, b.title));
+      const intent = intentOf(b.payload);
+      if (intent === "affirm") button.className = "yes";
+      if (intent === "deny") button.className = "no";
+      button.addEventListener("click", () => say(b.payload, b.title));  // the payload as it came
       choices.append(button);
     }
   }
@@ -51,14 +67,18 @@
     button.addEventListener("click", () => { touched(); onPress(); });
     return button;
   }
+  const quitKey = () => key("不办了", () => say(answerPayload("不办了"), "不办了"), "quit");
   // Touch-only answers: a number pad (phone, booking number, floor), a building/floor/room pad
-  // in three steps, and a day-then-hour picker. What is typed is sent as the words it stands for.
+  // in three steps, and a day-then-hour picker. What is typed goes as the form's answer, in the
+  // words it stands for ("13812345678", "5号楼6楼602室", "明天上午9点").
   // A digits entry gives its length, or the lengths it may have (a booking number: 8, or 6 for
   // one issued before; typed, it is shown in fours, as it is printed and spoken).
   let shownEntry = null;
   function showEntry(spec) {
     shownEntry = spec || null;
+    answer.insertBefore(choices, entry);  // back in its place, if the last pad had it
     entry.replaceChildren();
+    entry.className = "";
     document.body.classList.toggle("entering", Boolean(spec));
     if (!spec) return;
     const steps = {
@@ -70,13 +90,16 @@
         { label: "几室（不知道可以跳过）", maxLength: 4, unit: "室", optional: true },
       ],
     }[spec.kind];
-    if (spec.kind === "time") return timePicker();
-    if (steps) numberPad(steps);
+    if (spec.kind === "time") timePicker();
+    else if (steps) numberPad(steps);
+    // Buttons offered beside the pad ("现在", "记不得") go beside it, so that all fits on one screen.
+    if (entry.childElementCount && choices.childElementCount) entry.insertBefore(choices, entry.querySelector(".quit"));
   }
   function numberPad(steps) {
     const typed = steps.map(() => "");
     let at = 0;
     const label = document.createElement("p");
+    label.className = "label";
     const shown = document.createElement("p");
     shown.className = "typed";
     const pad = document.createElement("div");
@@ -100,32 +123,37 @@
     function next() {
       if (at < steps.length - 1) { at += 1; render(); return; }
       const words = steps.map((s, i) => (typed[i] ? typed[i] + s.unit : "")).join("");
-      say(words, words);
+      say(answerPayload(words), words);
     }
     for (const d of ["1", "2", "3", "4", "5", "6", "7", "8", "9"]) pad.append(key(d, () => press(d)));
     pad.append(key("删除", () => { typed[at] = typed[at].slice(0, -1); render(); }, "erase"));
     pad.append(key("0", () => press("0")));
     pad.append(done);
-    entry.append(label, shown, pad, key("不办了", () => say("算了", "不办了"), "quit"));
+    entry.append(label, shown, pad, quitKey());
     render();
   }
   const inFours = (digits) => digits.replace(/(\d{4})(?=\d)/g, "$1 ");  // "30512743" → "3051 2743"
   function timePicker() {
     const label = document.createElement("p");
+    label.className = "label";
     const list = document.createElement("div");
     list.className = "pad times";
+    entry.className = "picking";
     function pickDay() {
-      label.textContent = "请选哪一天：";
+      label.textContent = "请按哪一天：";
       list.replaceChildren(...["今天", "明天", "后天"].map((day) => key(day, () => pickHour(day))));
     }
     function pickHour(day) {
       label.textContent = `${day}几点？`;
       const hours = ["上午7点", "上午8点", "上午9点", "上午10点", "上午11点", "中午12点",
         "下午1点", "下午2点", "下午3点", "下午4点", "下午5点", "晚上6点"];
-      list.replaceChildren(...hours.map((h) => key(h, () => say(day + h, day + h))), key("换一天", pickDay, "erase"));
+      list.replaceChildren(...hours.map((h) => key(h, () => say(answerPayload(day + h), day + h))), key("换一天", pickDay, "erase"));
     }
-    entry.append(label, list, key("不办了", () => say("算了", "不办了"), "quit"));
+    entry.append(label, list, quitKey());
     pickDay();
+  }
+  function greeting() {
+    return voice ? GREETING.voice : GREETING.touch;
   }
   function connect() {
     socket = new WebSocket(`${location.protocol === "https:" ? "wss" : "ws"}://${location.host}/kiosk/ws`);
@@ -138,22 +166,28 @@
       if (event.data instanceof ArrayBuffer) { play(event.data); return; }
       const message = JSON.parse(event.data);
       if (message.type === "ready") {
-        voice = message.voice;
+        // Honest about voice: no talk button (and "请按", not "请说") without a voice model.
+        voice = Boolean(message.voice);
         window.linli.session = message.session;
-        state.textContent = voice ? "" : "语音没有安装，请用手点按钮";
-        talk.disabled = !voice;
+        window.linli.voice = voice;
+        talk.hidden = !voice;
+        document.body.classList.toggle("voice", voice);
+        if (atStart) showReply(greeting());
       } else if (message.type === "partial") {
         if (message.text) window.linli.partials += 1;
         caption.textContent = message.text ? `听到：${message.text}…` : "请说…";
+        touched();  // speaking is being there too
       } else if (message.type === "heard") {
         stopCapture();
         caption.textContent = message.text ? `您说：${message.text}` : "";
       } else if (message.type === "reply") {
         window.linli.replies += 1;
+        atStart = false;
         const texts = message.messages.filter((m) => m.text).map((m) => m.text);
         showReply(texts.join("\n"));
         showChoices(message.messages.flatMap((m) => m.buttons || []));
         showEntry(message.messages.map((m) => (m.custom || {}).entry).find(Boolean));
+        touched();  // time to read the answer: the idle wait starts again
       } else if (message.type === "sos") {
         clearTimeout(sosTimer);
         if (!sosScreen.hidden) showSosState(message.come, message.told ? "told" : "failed");
@@ -188,8 +222,8 @@
     if (how !== "asking") sosAsked = null;
   }
   function sos(come) {
-    clearTimeout(idleTimer);  // no goodbye and no clean screen while the emergency screen is up
-    clearTimeout(goodbyeTimer);
+    closeQuestion();
+    clearTimeout(idleTimer);  // no question and no clean screen while the emergency screen is up
     stopCapture();
     sosScreen.hidden = false;
     document.body.classList.add("sos");
@@ -214,20 +248,23 @@
     document.body.classList.remove("sos");
     sosAsked = sosUnsent = null;
     clearTimeout(sosTimer);
+    closeQuestion();
     freshStart();
-    touched();
   }
-  document.getElementById("sos").addEventListener("click", () => sos(false));
-  document.getElementById("sos-come").addEventListener("click", () => sos(true));
-  document.getElementById("sos-home").addEventListener("click", home);
+  $("sos").addEventListener("click", () => sos(false));
+  $("sos-come").addEventListener("click", () => sos(true));
+  $("sos-home").addEventListener("click", home);
+  $("home").addEventListener("click", home);
   function play(buffer) {
     const audio = new Audio(URL.createObjectURL(new Blob([buffer], { type: "audio/wav" })));
     audio.play().then(() => { window.linli.played += 1; }).catch(() => {});
   }
-  function say(payload, shown) {
+  function say(sent, shown) {
     touched();
-    caption.textContent = `您选了：${shown || payload}`;
-    socket.send(JSON.stringify({ type: "text", text: payload }));
+    atStart = false;
+    caption.textContent = `您选了：${shown}`;
+    if (socket && socket.readyState === WebSocket.OPEN) socket.send(JSON.stringify({ type: "text", text: sent }));
+    else caption.textContent = "正在连接，请稍等再按一次。";
   }
   async function startCapture() {
     const stream = await navigator.mediaDevices.getUserMedia({ audio: { channelCount: 1, echoCancellation: true } });
@@ -253,26 +290,50 @@
     talk.textContent = "按一下说话";
   }
   talk.addEventListener("click", () => {
-    touched();
+    if (!voice) return;
     if (capture) { socket.send(JSON.stringify({ type: "stop" })); stopCapture(); }
     else startCapture().catch(() => { caption.textContent = "麦克风打不开，请用手点按钮。"; });
   });
-  document.querySelectorAll("[data-say]").forEach((b) => b.addEventListener("click", () => say(b.dataset.say, b.textContent)));
+  // The menu and the footer: each button names its intent (and its words, for 再说一遍 and 说慢一点).
+  document.querySelectorAll("[data-intent]").forEach((b) => {
+    b.dataset.payload = payload(b.dataset.intent, b.dataset.answer ? { answer: b.dataset.answer } : null);
+    b.addEventListener("click", () => say(b.dataset.payload, b.textContent));
+  });
+
+  // Idle with care: after IDLE_SECONDS without a touch, "您还在吗？" (继续 keeps everything, 结束
+  // starts afresh); only if IDLE_END_SECONDS more pass untouched is the screen cleared. Never over
+  // the emergency screen, and not on the start screen, where there is nothing to clear.
+  let idleTimer = null, endTimer = null;
   function touched() {
     clearTimeout(idleTimer);
-    idleTimer = setTimeout(goodbye, IDLE_SECONDS * 1000);
+    if (!sosScreen.hidden || !idleScreen.hidden) return;  // the question waits for its own answer
+    idleTimer = setTimeout(askStillThere, IDLE_SECONDS * 1000);
   }
-  function goodbye() {
-    // Say goodbye (spoken), then a clean screen and a new conversation for the next person.
+  function askStillThere() {
+    if (!sosScreen.hidden || atStart) return;
     stopCapture();
-    socket.send(JSON.stringify({ type: "text", text: "再见" }));
-    goodbyeTimer = setTimeout(freshStart, 6000);
+    idleScreen.hidden = false;
+    document.body.classList.add("asking");
+    endTimer = setTimeout(() => { closeQuestion(); freshStart(); }, IDLE_END_SECONDS * 1000);
   }
+  function closeQuestion() {
+    clearTimeout(endTimer);
+    idleScreen.hidden = true;
+    document.body.classList.remove("asking");
+  }
+  $("idle-on").addEventListener("click", () => { closeQuestion(); touched(); });
+  $("idle-end").addEventListener("click", () => { closeQuestion(); freshStart(); });
+  document.addEventListener("pointerdown", touched, true);
+
   function freshStart() {
+    // A clean screen and a new conversation (a new socket is a new session) for the next person.
+    clearTimeout(idleTimer);
+    stopCapture();
     showChoices([]);
     showEntry(null);
     caption.textContent = "";
-    showReply("您好！请按下面的按钮，或者按“按一下说话”跟我说。");
+    atStart = true;
+    showReply(greeting());
     socket.onclose = null;
     socket.close();
     connect();

@@ -105,7 +105,7 @@ def test_every_step_of_a_taxi_by_touch_fits_the_screen_and_sends_payloads(
     seen = check_controls(page)
     assert [s["text"] for s in seen] == [
         "回到首页", "紧急求助", "叫出租车", "约爬楼机", "我要报修", "办事时间", "政策咨询", "我的预约/报修",
-        "再说一遍", "说慢一点",
+        "再说一遍", "说慢一点", "找工作人员",
     ]  # fmt: skip
     assert latin_on_screen(page) == []
     shot(page, "start", screen)
@@ -219,7 +219,10 @@ def test_the_floor_and_number_pads_fit_and_send_the_typed_answer(
 def test_every_static_button_sends_an_intent_payload_never_words(kiosk_browser: Browser, app_alone: Stack) -> None:
     fake = FakeApp()  # every touch answered "好的。": the menu stays
     page = open_page(kiosk_browser, app_alone, fake, (1920, 1080))
-    names = ["叫出租车", "约爬楼机", "我要报修", "办事时间", "政策咨询", "我的预约/报修", "再说一遍", "说慢一点"]
+    names = [
+        "叫出租车", "约爬楼机", "我要报修", "办事时间", "政策咨询", "我的预约/报修",
+        "再说一遍", "说慢一点", "找工作人员",
+    ]  # fmt: skip
     for count, name in enumerate(names, start=1):
         page.get_by_role("button", name=name, exact=True).click()
         page.wait_for_function("(n) => window.linli.replies >= n", arg=count)
@@ -232,6 +235,7 @@ def test_every_static_button_sends_an_intent_payload_never_words(kiosk_browser: 
         "/check_status",
         '/repeat{"answer":"再说一遍"}',
         '/repeat{"answer":"说慢一点"}',
+        "/human_handoff",
     ]
     # each one an intent, with its entities as JSON when it has any: nothing for the NLU to guess
     for text in fake.texts():
@@ -252,7 +256,7 @@ def test_with_voice_the_talk_button_shows_and_the_greeting_says_so(
     expect(page.locator("#talk")).to_be_visible()
     expect(page.locator("#reply")).to_contain_text("按一下说话")
     seen = check_controls(page)
-    assert [s["text"] for s in seen][-3:] == ["按一下说话", "再说一遍", "说慢一点"]
+    assert [s["text"] for s in seen][-4:] == ["按一下说话", "再说一遍", "说慢一点", "找工作人员"]
     shot(page, "start_voice", screen)
     page.close()
 

@@ -95,6 +95,7 @@ class FakeApp:
     otherwise: list[Any] = field(default_factory=lambda: ask("好的。"))
     frames: list[dict[str, Any]] = field(default_factory=list)
     sessions: int = 0
+    sockets: list[WebSocketRoute] = field(default_factory=list)
 
     def attach(self, page: Page) -> None:
         page.route_web_socket(KIOSK_SOCKET, self.serve)
@@ -109,7 +110,8 @@ class FakeApp:
             frame = json.loads(message)
             self.frames.append(frame)
             if frame.get("type") == "hello":
-                self.send(ws, type="ready", voice=self.voice, session=session)
+                self.sockets.append(ws)
+                self.send(ws, type="ready", voice=self.voice, session=frame.get("resume") or session)
             elif frame.get("type") == "text":
                 self.send(ws, type="reply", messages=self.replies.get(frame["text"], self.otherwise), speed=1.0)
             elif frame.get("type") == "sos":

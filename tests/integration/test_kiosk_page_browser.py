@@ -9,6 +9,7 @@ import json
 import re
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from playwright.sync_api import Browser, Page, Playwright, expect
@@ -325,4 +326,29 @@ def test_no_idle_question_over_the_emergency_screen(kiosk_browser: Browser, app_
     expect(page.locator("#idle-screen")).to_be_hidden()
     expect(page.locator("#sos-screen")).to_be_visible()
     assert page.evaluate("() => window.linli.session") == "kiosk-fake1"
+    page.close()
+
+
+def test_a_dropped_socket_resumes_the_same_conversation_and_a_fresh_start_does_not(
+    kiosk_browser: Browser, app_alone: Stack
+) -> None:
+    fake = FakeApp(replies=TAXI)
+    page = open_page(kiosk_browser, app_alone, fake, (1920, 1080))
+
+    def hellos_when(count: int) -> list[dict[str, Any]]:
+        for _ in range(100):  # the page reconnects after a second
+            if fake.hellos() >= count:
+                break
+            page.wait_for_timeout(100)
+        return [f for f in fake.frames if f.get("type") == "hello"]
+
+    page.get_by_role("button", name="叫出租车").click()
+    touch_digits(page, "139")
+    fake.sockets[-1].close()  # the network blinks
+    hellos = hellos_when(2)
+    assert len(hellos) == 2 and hellos[1]["resume"] == "kiosk-fake1" and "resume" not in hellos[0]
+    expect(page.locator("#entry .typed")).to_have_text("139")  # the pad is kept, and the booking
+    page.get_by_role("button", name="回到首页").click()
+    hellos = hellos_when(3)
+    assert len(hellos) == 3 and "resume" not in hellos[2]  # a fresh start is a new conversation
     page.close()

@@ -59,6 +59,32 @@ def test_touch_text_gets_a_reply_and_speech(stack: Stack, chat: Chat) -> None:
     assert user[0]["input_channel"] == "kiosk" and user[0]["metadata"]["kiosk_id"] == "lobby-1"
 
 
+def said_in(seen: list[dict[str, Any]]) -> str:
+    reply = next(m for m in seen if m["type"] == "reply")
+    return " ".join(m.get("text") or "" for m in reply["messages"])
+
+
+def test_a_dropped_socket_goes_on_with_the_same_booking(stack: Stack, chat: Chat) -> None:
+    """The page reconnects with resume=<its session>: the form half done is still open, so the
+    pad's next answer is read as that answer. A made-up session id is not taken."""
+    with connect(socket_url(stack)) as ws:
+        ws.send(json.dumps({"type": "hello", "kiosk_id": "lobby-1"}))
+        session = json.loads(ws.recv(timeout=30))["session"]
+        ws.send(json.dumps({"type": "text", "text": "/book_taxi"}))
+        seen, _ = receive_until_audio(ws)
+    assert "手机号码" in said_in(seen)
+    with connect(socket_url(stack)) as ws:
+        ws.send(json.dumps({"type": "hello", "kiosk_id": "lobby-1", "resume": session}))
+        assert json.loads(ws.recv(timeout=30))["session"] == session
+        ws.send(json.dumps({"type": "text", "text": '/inform{"answer": "13812345678"}'}))
+        seen, _ = receive_until_audio(ws)
+    assert "上车" in said_in(seen)
+    assert chat.tracker(session)["slots"]["taxi_phone"] == "13812345678"
+    with connect(socket_url(stack)) as ws:
+        ws.send(json.dumps({"type": "hello", "resume": "someone-else"}))
+        assert json.loads(ws.recv(timeout=30))["session"] != "someone-else"
+
+
 def test_speech_streams_partials_then_an_answer_with_audio(stack: Stack) -> None:
     said = subprocess.run(
         ["espeak-ng", "-v", "ko", "--stdout", "안녕하세요 감사합니다"], capture_output=True, check=True

@@ -1,7 +1,9 @@
 """The voice kiosk's WebSocket, /kiosk/ws: microphone audio in, text and speech out.
 
 Client → app (JSON text frames, and binary frames of 16 kHz 16-bit mono PCM):
-  {"type": "hello", "kiosk_id": "lobby-1", "location": "党群服务站"}   → {"type": "ready", "voice": bool}
+  {"type": "hello", "kiosk_id": "lobby-1", "location": "党群服务站"}   → {"type": "ready", "voice": bool,
+                                                  "session"}; with "resume": <that session> after a
+                                                  dropped socket, the same conversation goes on
   {"type": "listen", "expect": [{"title": "对", "payload": "/affirm"}, …]}
                                                   start an utterance; with expect (the buttons on
                                                   screen) recognition is restricted to them;
@@ -25,6 +27,7 @@ alert (a double tap, or a resident pressing again) and is answered "told" again.
 
 import json
 import logging
+import re
 import secrets
 from functools import lru_cache
 from typing import Annotated, Any, Literal
@@ -67,6 +70,12 @@ class Hello(BaseModel):
     type: Literal["hello"]
     kiosk_id: str = ""
     location: str = ""
+    # the session a page had before its socket dropped: the same conversation goes on (a booking
+    # half done is not lost to a network blip); 回到首页 and the idle end never send it
+    resume: str = ""
+
+
+SESSION_ID = re.compile(r"kiosk-[0-9a-f]{12}")
 
 
 class Listen(BaseModel):
@@ -159,6 +168,8 @@ class KioskSession:
     def introduce(self, message: Hello) -> None:
         """Which kiosk, where: known as soon as the hello is read, for an sos right behind it."""
         self.metadata.update(kiosk_id=message.kiosk_id[:64], location=message.location[:64])
+        if SESSION_ID.fullmatch(message.resume):
+            self.sender = message.resume
 
     async def hello(self, message: Hello) -> None:
         await self.send(type="ready", voice=self.pool is not None, session=self.sender)

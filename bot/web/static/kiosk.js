@@ -159,7 +159,10 @@
     socket = new WebSocket(`${location.protocol === "https:" ? "wss" : "ws"}://${location.host}/kiosk/ws`);
     socket.binaryType = "arraybuffer";
     socket.onopen = () => {
-      socket.send(JSON.stringify({ type: "hello", kiosk_id: kioskId, location: params.get("where") || "" }));
+      // after a dropped socket, the same conversation goes on (resume); a fresh start never resumes
+      const hello = { type: "hello", kiosk_id: kioskId, location: params.get("where") || "" };
+      if (resume) hello.resume = resume;
+      socket.send(JSON.stringify(hello));
       if (sosUnsent !== null) sendSos(sosUnsent);  // the socket was down when 紧急求助 was touched
     };
     socket.onmessage = (event) => {
@@ -203,6 +206,7 @@
       }
     };
     socket.onclose = () => {
+      resume = window.linli.session || null;
       if (sosAsked !== null) { sosUnsent = sosAsked; showSosState(sosAsked, "failed"); }  // tried again on reconnect
       setTimeout(connect, 1000);
     };
@@ -336,7 +340,9 @@
     showReply(greeting());
     socket.onclose = null;
     socket.close();
+    resume = null;
     connect();
   }
+  let resume = null;  // the session to go on with after a dropped socket
   connect();
 })();

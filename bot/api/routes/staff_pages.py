@@ -592,6 +592,7 @@ def taxi_places_save(
     pickup: Annotated[str, Form(max_length=4000)] = "",
     destination: Annotated[str, Form(max_length=4000)] = "",
 ) -> Response:
+    # both boxes are always sent (FastAPI reads an emptied one as missing): an empty list is refused
     typed = {taxi_places.PICKUP: pickup, taxi_places.DESTINATION: destination}
     try:
         changed = taxi_places.set_place_lists(

@@ -27,7 +27,8 @@ def load_content(path: Path, overwrite: bool) -> None:
         result = load(session, path=path, overwrite=overwrite)
     print(
         f"content: {result.facilities_added} facilities and {result.policies_added} policies written, "
-        f"{result.facilities_kept} and {result.policies_kept} kept as staff left them"
+        f"{result.facilities_kept} and {result.policies_kept} kept as staff left them; "
+        f"{result.taxi_place_lists_added} taxi place lists written"
     )
 
 

@@ -566,13 +566,13 @@ def _content_page(
 ) -> Response:
     """The content page; after a refused save, with the staff's own text back in the boxes."""
     shown = {kind: "\n".join(taxi_places.places(session, kind=kind)) for kind in taxi_places.KINDS}
-    extra = {"flash": error, "flash_error": True} if error else {}
     response = page(
         request, "content.html", user, title="内容", nav="/staff/content",
         facilities=list(session.scalars(select(Facility).order_by(Facility.id))),
         policies=list(session.scalars(select(Policy).order_by(Policy.id))),
         places={**shown, **(typed or {})},
-        history=content_admin.history(session), **extra,
+        history=content_admin.history(session), places_error=error,
+        places_notice="" if error else request.session.pop("places_notice", ""),
     )  # fmt: skip
     if error:
         response.status_code = 400
@@ -601,7 +601,8 @@ def taxi_places_save(
     except ContentError as exc:
         return _content_page(request, user, session, typed=typed, error=str(exc))
     saved = "叫车常用地点已保存，居民下次叫车就能点到。" if changed else "没有改动。"
-    return redirect(request, "/staff/content#taxi-places", saved)
+    request.session["places_notice"] = saved  # shown beside the boxes, where the page opens
+    return redirect(request, "/staff/content#taxi-places")
 
 
 def _facility(session: SessionDep, name: str) -> Facility:

@@ -95,7 +95,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m bot.cli")
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("migrate", help="create or upgrade the database schema")
-    content = sub.add_parser("load-content", help="seed facility hours and policy answers")
+    content = sub.add_parser("load-content", help="seed facility hours, policy answers and taxi places")
     content.add_argument("--file", type=Path, default=None)
     content.add_argument("--overwrite", action="store_true", help="replace rows staff have edited")
     admin = sub.add_parser("create-admin", help="create a staff admin (password from LINLI_ADMIN_PASSWORD or asked)")

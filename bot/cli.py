@@ -27,7 +27,8 @@ def load_content(path: Path, overwrite: bool) -> None:
         result = load(session, path=path, overwrite=overwrite)
     print(
         f"content: {result.facilities_added} facilities and {result.policies_added} policies written, "
-        f"{result.facilities_kept} and {result.policies_kept} kept as staff left them"
+        f"{result.facilities_kept} and {result.policies_kept} kept as staff left them; "
+        f"{result.taxi_place_lists_added} taxi place lists written"
     )
 
 
@@ -94,7 +95,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m bot.cli")
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("migrate", help="create or upgrade the database schema")
-    content = sub.add_parser("load-content", help="seed facility hours and policy answers")
+    content = sub.add_parser("load-content", help="seed facility hours, policy answers and taxi places")
     content.add_argument("--file", type=Path, default=None)
     content.add_argument("--overwrite", action="store_true", help="replace rows staff have edited")
     admin = sub.add_parser("create-admin", help="create a staff admin (password from LINLI_ADMIN_PASSWORD or asked)")

@@ -101,6 +101,20 @@ class Policy(Base):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
 
 
+class TaxiPlace(Base):
+    """A pickup or destination a resident can choose by touch when booking a taxi; staff keep the
+    lists (bot/services/taxi_places.py), shown in `position` order."""
+
+    __tablename__ = "taxi_place"
+    __table_args__ = (UniqueConstraint("kind", "name"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16))  # pickup | destination
+    name: Mapped[str] = mapped_column(String(40))
+    position: Mapped[int] = mapped_column(Integer, default=0)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
+
+
 class HandoffRequest(Base):
     """A resident asked for a person: staff call back (or the resident comes by)."""
 
@@ -361,12 +375,12 @@ class AuditEntry(Base):
 
 
 class ContentChange(Base):
-    """Every staff edit of facility hours or a policy answer: before and after."""
+    """Every staff edit of facility hours, a policy answer or the taxi places: before and after."""
 
     __tablename__ = "content_change"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    kind: Mapped[str] = mapped_column(String(16))  # facility | policy
+    kind: Mapped[str] = mapped_column(String(16))  # facility | policy | taxi_places
     name: Mapped[str] = mapped_column(String(64), index=True)
     before: Mapped[dict[str, object]] = mapped_column(JSON, default=dict)
     after: Mapped[dict[str, object]] = mapped_column(JSON, default=dict)

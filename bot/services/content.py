@@ -29,6 +29,7 @@ class LoadResult:
     facilities_kept: int = 0
     policies_kept: int = 0
     machines_added: int = 0
+    taxi_place_lists_added: int = 0
 
 
 def _hhmm(value: str) -> str:
@@ -95,6 +96,7 @@ def load_content(session: Session, *, path: Path, overwrite: bool = False) -> Lo
             session.add(policy)
             result.policies_added += 1
         result.machines_added = _load_stair_climber(session, data.get("stair_climber") or {}, overwrite=overwrite)
+        result.taxi_place_lists_added = _load_taxi_places(session, data.get("taxi_places") or {}, overwrite=overwrite)
         session.commit()
     except Exception:
         session.rollback()
@@ -126,4 +128,17 @@ def _load_stair_climber(session: Session, data: dict[str, Any], *, overwrite: bo
             for pair in data["service"].get(key) or []:
                 starts, ends = _period(pair)
                 session.add(ClimberServicePeriod(weekday=weekday, starts=starts, ends=ends, slot_minutes=minutes))
+    return added
+
+
+def _load_taxi_places(session: Session, data: dict[str, Any], *, overwrite: bool) -> int:
+    """Each list (pickups, destinations) is seeded only while it has no places: staff may remove
+    a seeded place, and loading again must not bring it back."""
+    from bot.services import taxi_places  # it uses ContentError from here
+
+    added = 0
+    for key, kind in (("pickups", taxi_places.PICKUP), ("destinations", taxi_places.DESTINATION)):
+        if key in data:
+            names = [str(name) for name in data[key] or []]
+            added += taxi_places.seed(session, kind=kind, names=names, overwrite=overwrite)
     return added

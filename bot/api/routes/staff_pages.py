@@ -35,6 +35,7 @@ from bot.services import (
     staff_auth,
     staff_work,
     stair_climber,
+    taxi_places,
 )
 from bot.services.content import ContentError
 from bot.web import charts
@@ -560,14 +561,48 @@ def climber_reschedule(
 # --- content ----------------------------------------------------------------------------------
 
 
-@router.get("/content")
-def content_page(request: Request, user: StaffDep, session: SessionDep) -> Response:
-    return page(
+def _content_page(
+    request: Request, user: StaffDep, session: SessionDep, *, typed: dict[str, str] | None = None, error: str = ""
+) -> Response:
+    """The content page; after a refused save, with the staff's own text back in the boxes."""
+    shown = {kind: "\n".join(taxi_places.places(session, kind=kind)) for kind in taxi_places.KINDS}
+    response = page(
         request, "content.html", user, title="内容", nav="/staff/content",
         facilities=list(session.scalars(select(Facility).order_by(Facility.id))),
         policies=list(session.scalars(select(Policy).order_by(Policy.id))),
-        history=content_admin.history(session),
+        places={**shown, **(typed or {})},
+        history=content_admin.history(session), places_error=error,
+        places_notice="" if error else request.session.pop("places_notice", ""),
     )  # fmt: skip
+    if error:
+        response.status_code = 400
+    return response
+
+
+@router.get("/content")
+def content_page(request: Request, user: StaffDep, session: SessionDep) -> Response:
+    return _content_page(request, user, session)
+
+
+@router.post("/content/taxi-places")
+def taxi_places_save(
+    request: Request,
+    user: StaffDep,
+    session: SessionDep,
+    pickup: Annotated[str, Form(max_length=4000)] = "",
+    destination: Annotated[str, Form(max_length=4000)] = "",
+) -> Response:
+    # both boxes are always sent (FastAPI reads an emptied one as missing): an empty list is refused
+    typed = {taxi_places.PICKUP: pickup, taxi_places.DESTINATION: destination}
+    try:
+        changed = taxi_places.set_place_lists(
+            session, lists={kind: taxi_places.lines(text) for kind, text in typed.items()}, actor=user.username
+        )
+    except ContentError as exc:
+        return _content_page(request, user, session, typed=typed, error=str(exc))
+    saved = "叫车常用地点已保存，居民下次叫车就能点到。" if changed else "没有改动。"
+    request.session["places_notice"] = saved  # shown beside the boxes, where the page opens
+    return redirect(request, "/staff/content#taxi-places")
 
 
 def _facility(session: SessionDep, name: str) -> Facility:

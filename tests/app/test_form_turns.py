@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy.orm import Session, sessionmaker
 
 
 def read_payload(payload: str) -> tuple[str, list[dict[str, Any]]]:
@@ -421,3 +422,22 @@ def test_cancel_from_a_status_just_shown_does_not_ask_for_the_phone_again(client
     other.slots = {"lookup_verified": {"number": "80000000", "phone": "13812345678"}}
     other.start(number, "cancel_booking")  # verified was another number: the phone is asked
     assert other.requested == "lookup_phone"
+
+
+def test_destinations_beyond_the_usual_six_and_a_place_staff_add_are_tiles(
+    client: TestClient, seeded: sessionmaker[Session]
+) -> None:
+    from bot.services import taxi_places
+
+    with seeded() as session:
+        usual = taxi_places.places(session, kind="destination")
+        taxi_places.set_places(session, kind="destination", names=[*usual, "区老年大学"], actor="staff-1")
+    form = FormDriver(client, "taxi_form", sender="more-places")
+    form.start("", "book_taxi")
+    form.answer("13812345678")
+    form.touch(form.button("小区南门"))
+    assert form.titles() == [*usual[:6], "更多地方"]
+    form.touch(form.button("更多地方"))
+    assert form.requested == "taxi_destination" and form.titles() == [*usual[6:], "区老年大学"]
+    form.touch(form.button("区老年大学"))
+    assert form.slots["taxi_destination"] == "区老年大学" and form.requested == "taxi_time"

@@ -1,7 +1,7 @@
 """policy times asked: the kiosk's topic tiles come most-asked first
 
 Revision ID: 9a4d2f6b1e57
-Revises: 7d3b9e2a4c18
+Revises: 3f8a6c1e5b27
 Create Date: 2026-12-01 17:00:00
 """
 from alembic import op
@@ -9,7 +9,7 @@ import sqlalchemy as sa
 
 
 revision = '9a4d2f6b1e57'
-down_revision = '7d3b9e2a4c18'
+down_revision = '3f8a6c1e5b27'
 branch_labels = None
 depends_on = None
 

@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
 
-from bot.services import answers, chinese_time, phone, spoken, taxi
+from bot.services import answers, chinese_time, phone, spoken, taxi, taxi_places
 from bot.services.forms.base import (
     NOT_UNDERSTOOD,
     PHONE_ENTRY,
@@ -26,15 +26,10 @@ from bot.services.forms.base import (
 )
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
-# The usual places, as buttons for those who answer by touch (any other place can be said).
-PICKUPS = ("小区大门口", "小区南门", "小区北门", "党群服务站门口")
-DESTINATIONS = ("社区卫生服务中心", "第一人民医院", "第六人民医院", "瑞金医院", "华山医院", "中山医院")
-USUAL_SHOWN = 6  # destinations shown at first; the rest behind 更多地方
+# The usual places are tiles for those who answer by touch (staff keep the lists: taxi_places);
+# any other place can be said. The first six destinations are shown, the rest behind 更多地方.
+USUAL_SHOWN = 6
 MORE_PLACES = "更多地方"
-
-
-def places(session: Session, *, kind: str) -> list[str]:
-    return list(PICKUPS if kind == "pickup" else DESTINATIONS)
 
 
 # A day word in the answer means the answer names its own day, not the one asked about before.
@@ -195,10 +190,10 @@ class TaxiForm(Form):
                 )
             return Say(
                 said_or_pressed(turn, "在哪里上车？比如：五号楼门口、小区南门。", "在哪里上车？请按一个地方。"),
-                choices(*places(session, kind="pickup")),
+                choices(*taxi_places.places(session, kind="pickup")),
             )
         if slot == "taxi_destination":
-            usual = places(session, kind="destination")
+            usual = taxi_places.places(session, kind="destination")
             more = [button(MORE_PLACES)] if len(usual) > USUAL_SHOWN else []
             return Say(
                 said_or_pressed(turn, "要去哪里？", "要去哪里？请按一个地方。"),
@@ -224,7 +219,7 @@ class TaxiForm(Form):
         return Say(self.read_back(turn, state), YES_NO_BUTTONS)
 
     def _more_destinations(self, session: Session, turn: Turn) -> Say:
-        rest = places(session, kind="destination")[USUAL_SHOWN:]
+        rest = taxi_places.places(session, kind="destination")[USUAL_SHOWN:]
         return Say(said_or_pressed(turn, "还有这些地方，要去哪里？", "还有这些地方，请按一个。"), choices(*rest))
 
     def read_back(self, turn: Turn, state: dict[str, Any]) -> str:

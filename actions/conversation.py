@@ -9,7 +9,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions import app_client, outbox
-from actions.touch import words_of, words_of_event
+from actions.touch import answer_of, words_of, words_of_event
 
 CARE_MARK = "【关怀：想请居委会来看看或打个电话】"
 SLOWER = "慢"  # "说慢一点", "慢慢讲": the kiosk speaks the repeat at its slowest rate
@@ -62,7 +62,7 @@ class ValidateHandoffForm(FormValidationAction):
     async def validate_callback_phone(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> dict[str, Any]:
-        said = words_of(tracker.latest_message) or str(value)  # a pad's digits come as the answer
+        said = answer_of(tracker.latest_message) or str(value)  # a pad's digits come as the answer
         try:
             return {"callback_phone": await app_client.parse_phone(said)}
         except app_client.Rejected as rejected:

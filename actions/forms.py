@@ -16,7 +16,7 @@ from rasa_sdk.types import DomainDict
 
 from actions import app_client, outbox
 from actions.conversation import SLOWER
-from actions.touch import ANSWER, words_of
+from actions.touch import ANSWER, touch_only, words_of
 
 logger = logging.getLogger(__name__)
 
@@ -51,17 +51,6 @@ def client_of(tracker: Tracker) -> str:
             client = metadata.get("client") if isinstance(metadata, dict) else None
             return str(client)[:64] if client else ""
     return ""
-
-
-def touch_only(tracker: Tracker) -> bool:
-    """A kiosk without speech recognition said so in the message's metadata (bot/api/routes/kiosk.py):
-    its questions say 请按, not 请说. Only the kiosk channel's metadata counts."""
-    for event in reversed(tracker.events):
-        if event.get("event") == "user":
-            metadata = event.get("metadata")
-            kiosk = event.get("input_channel") == "kiosk" and isinstance(metadata, dict)
-            return kiosk and bool(metadata.get("touch_only"))
-    return False
 
 
 def latest_message_id(tracker: Tracker) -> str | None:

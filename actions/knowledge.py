@@ -8,7 +8,7 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions import app_client
-from actions.touch import words_of, words_of_event
+from actions.touch import touch_only, words_of, words_of_event
 
 # Tiles shown with "您想问哪个地方/哪方面": a touch asks the same question with the name in it.
 MAX_TILES = 12
@@ -25,13 +25,16 @@ def tiles(intent: str, entity: str, names: list[str]) -> list[dict[str, str]]:
     ]
 
 
-async def ask_which(dispatcher: CollectingDispatcher, response: str, intent: str, entity: str) -> None:
+async def ask_which(
+    dispatcher: CollectingDispatcher, tracker: Tracker, response: str, intent: str, entity: str
+) -> None:
     """ "您想问哪个地方？" with a tile for each one the app knows (none if it cannot be reached)."""
     try:
         names = await (app_client.facilities() if entity == "facility" else app_client.policy_topics_most_asked())
     except app_client.AppUnavailable:
         names = []
-    dispatcher.utter_message(response=response, buttons=tiles(intent, entity, names))
+    pressed = f"{response}_by_touch" if touch_only(tracker) else response
+    dispatcher.utter_message(response=pressed, buttons=tiles(intent, entity, names))
 
 
 def _known(detail: Any) -> list[str]:
@@ -81,7 +84,7 @@ class ActionServiceHours(Action):
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[EventType]:
         facility = latest_entity(tracker, "facility") or tracker.get_slot("facility")
         if not facility:
-            await ask_which(dispatcher, "utter_ask_which_facility", "ask_service_hours", "facility")
+            await ask_which(dispatcher, tracker, "utter_ask_which_facility", "ask_service_hours", "facility")
             return []
         return await answer_hours(dispatcher, facility, words_of(tracker.latest_message))
 
@@ -93,7 +96,7 @@ class ActionPolicyAnswer(Action):
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[EventType]:
         topic = latest_entity(tracker, "policy_topic")
         if not topic:
-            await ask_which(dispatcher, "utter_ask_which_policy", "ask_policy", "policy_topic")
+            await ask_which(dispatcher, tracker, "utter_ask_which_policy", "ask_policy", "policy_topic")
             return []
         return await answer_policy(dispatcher, topic)
 

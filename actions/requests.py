@@ -4,6 +4,7 @@ from rasa_sdk import Tracker
 
 from actions import app_client
 from actions.forms import AppFormSubmit, AppFormValidation, channel_of, idempotency_key
+from actions.touch import touch_only
 
 
 class ValidateRequestForm(AppFormValidation):
@@ -18,6 +19,7 @@ class ActionFileRequest(AppFormSubmit):
     async def submit(self, tracker: Tracker) -> str:
         filed = await app_client.file_request(
             idempotency_key=idempotency_key(tracker, self.form),
+            touch_only=touch_only(tracker),
             sender_id=tracker.sender_id,
             channel=channel_of(tracker),
             phone=tracker.get_slot("request_phone"),

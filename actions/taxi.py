@@ -4,6 +4,7 @@ from rasa_sdk import Tracker
 
 from actions import app_client
 from actions.forms import AppFormSubmit, AppFormValidation, channel_of, idempotency_key
+from actions.touch import touch_only
 
 EXTRA_SLOTS = ("taxi_asap", "taxi_pickup_offer", "taxi_day")
 
@@ -22,6 +23,7 @@ class ActionBookTaxi(AppFormSubmit):
     async def submit(self, tracker: Tracker) -> str:
         booked = await app_client.book_taxi(
             idempotency_key=idempotency_key(tracker, self.form),
+            touch_only=touch_only(tracker),
             sender_id=tracker.sender_id,
             channel=channel_of(tracker),
             phone=tracker.get_slot("taxi_phone"),

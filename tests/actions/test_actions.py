@@ -42,6 +42,17 @@ async def test_hours_without_a_facility_asks_which_with_a_tile_for_each(app: dic
     assert json.loads(tiles[0]["payload"].removeprefix("/ask_service_hours")) == {"facility": facilities[0]}
 
 
+async def test_a_touch_only_kiosk_is_asked_to_press(app: dict[str, Any]) -> None:
+    dispatcher = CollectingDispatcher()
+    touch = tracker("/ask_policy", "ask_policy", metadata={"touch_only": "1"}, channel="kiosk")
+    await ActionPolicyAnswer().run(dispatcher, touch, {})
+    assert responses(dispatcher) == ["utter_ask_which_policy_by_touch"] and dispatcher.messages[0]["buttons"]
+    dispatcher = CollectingDispatcher()
+    web = tracker("/ask_policy", "ask_policy", metadata={"touch_only": "1"}, channel="webchat")
+    await ActionPolicyAnswer().run(dispatcher, web, {})  # only the kiosk channel's metadata counts
+    assert responses(dispatcher) == ["utter_ask_which_policy"]
+
+
 async def test_a_facility_tile_gets_today_s_hours(app: dict[str, Any]) -> None:
     """The touch's payload text is no day to read ("/ask_service_hours{…}"): today's hours."""
     dispatcher = CollectingDispatcher()

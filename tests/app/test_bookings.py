@@ -327,3 +327,11 @@ def test_staff_dispatcher_is_the_default() -> None:
     from bot.services.dispatch import get_dispatcher
 
     assert isinstance(get_dispatcher(), StaffDispatcher)
+
+
+def test_a_touch_only_kiosk_is_told_to_press_to_check_later(client: TestClient) -> None:
+    spoken = client.post("/api/requests", json=request_body("touch-hint-1", category="噪音扰民")).json()["text"]
+    assert "跟我说" in spoken and "按" not in spoken
+    touched = request_body("touch-hint-2", category="噪音扰民", touch_only=True)
+    pressed = client.post("/api/requests", json=touched).json()
+    assert "请按“我的预约/报修”" in pressed["text"] and "跟我说" not in pressed["text"]

@@ -4,7 +4,7 @@ idempotency key), looked up and cancelled by their owner, moved along by staff."
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import date, datetime, timedelta
-from typing import Literal
+from typing import Any, Literal
 
 from fastapi import APIRouter, HTTPException, Response, status
 from pydantic import AwareDatetime, BaseModel, Field
@@ -45,7 +45,21 @@ class RecordOut(BaseModel):
 # --- taxi -----------------------------------------------------------------------------------
 
 
-class TaxiIn(BaseModel):
+class CreateIn(BaseModel):
+    # the resident answers by touch at a kiosk without speech: "请按‘我的预约/报修’", not "跟我说"
+    touch_only: bool = False
+
+
+def _fields(body: CreateIn) -> dict[str, Any]:
+    """The record's own fields, for the service (the phone read as digits)."""
+    return {**body.model_dump(exclude={"touch_only"}), "phone": _phone(getattr(body, "phone", ""))}
+
+
+def _how_to_check(body: CreateIn, said: str) -> str:
+    return "以后要查，请按“我的预约/报修”。" if body.touch_only else said
+
+
+class TaxiIn(CreateIn):
     idempotency_key: str = Key
     sender_id: str = Sender
     channel: str = Field(default="", max_length=32)
@@ -65,7 +79,7 @@ def create_taxi_booking(
     try:
         booking, created = taxi.book_taxi(
             session,
-            **{**body.model_dump(), "phone": _phone(body.phone)},
+            **_fields(body),
             dispatcher=get_dispatcher(clients.provider),
             now=now,
         )
@@ -78,7 +92,7 @@ def create_taxi_booking(
         text = (
             f"好的，已经登记了，编号{spoken.record_number(booking.number)}。"
             f"工作人员会用申程出行帮您派车，派好了会打{booking.phone}"
-            "告诉您车牌。您也可以问我“车子到哪里了”。"
+            "告诉您车牌。" + _how_to_check(body, "您也可以问我“车子到哪里了”。")
         )
     return RecordOut(number=booking.number, status=booking.status, urgent=booking.urgent, text=text)
 
@@ -86,7 +100,7 @@ def create_taxi_booking(
 # --- stair-climber --------------------------------------------------------------------------
 
 
-class ClimberIn(BaseModel):
+class ClimberIn(CreateIn):
     idempotency_key: str = Key
     sender_id: str = Sender
     channel: str = Field(default="", max_length=32)
@@ -108,7 +122,7 @@ class SlotOut(BaseModel):
 @router.post("/stair-climber/bookings", response_model=RecordOut, status_code=201)
 def create_climber_booking(body: ClimberIn, session: SessionDep, now: NowDep, response: Response) -> RecordOut:
     try:
-        booking, created = stair_climber.book(session, **{**body.model_dump(), "phone": _phone(body.phone)}, now=now)
+        booking, created = stair_climber.book(session, **_fields(body), now=now)
     except stair_climber.SlotTaken as taken:
         alternatives = [stair_climber.slot_text(s.start, now=now) for s in taken.alternatives]
         offer = f"{alternatives[0]}还有空，" if alternatives else ""
@@ -144,7 +158,7 @@ def climber_slots(day: date, session: SessionDep, now: NowDep) -> list[SlotOut]:
 # --- requests -------------------------------------------------------------------------------
 
 
-class RequestIn(BaseModel):
+class RequestIn(CreateIn):
     idempotency_key: str = Key
     sender_id: str = Sender
     channel: str = Field(default="", max_length=32)
@@ -156,13 +170,12 @@ class RequestIn(BaseModel):
 
 @router.post("/requests", response_model=RecordOut, status_code=201)
 def create_request(body: RequestIn, session: SessionDep, response: Response) -> RecordOut:
-    request, created = resident_requests.file_request(session, **{**body.model_dump(), "phone": _phone(body.phone)})
+    request, created = resident_requests.file_request(session, **_fields(body))
     _answer(response, created)
     urgent = "这个情况比较危险，已经马上通知工作人员了。" if request.urgent else ""
     text = (
         f"已经记下了，编号{spoken.record_number(request.number)}。{urgent}"
-        f"工作人员会尽快处理，会打{request.phone}联系您。"
-        "问进度就跟我说“我报的事情怎么样了”。"
+        f"工作人员会尽快处理，会打{request.phone}联系您。" + _how_to_check(body, "问进度就跟我说“我报的事情怎么样了”。")
     )
     return RecordOut(number=request.number, status=request.status, urgent=request.urgent, text=text)
 

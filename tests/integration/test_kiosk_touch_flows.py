@@ -257,6 +257,10 @@ def test_a_taxi_read_back_corrected_by_touch(
     kiosk.tile("不对")
     assert "哪一项" in kiosk.reply_text, kiosk.reply_text
     assert {"时间", "电话", "去的地方"} <= set(kiosk.tiles()), kiosk.tiles()
+    # the items are tiles to choose from, not a yes/no screen of red 不对 buttons; 都对 is the yes
+    expect(kiosk.page.locator("#answer")).not_to_have_class(re.compile("confirm"))
+    expect(kiosk.page.locator("#choices .no")).to_have_count(0)
+    expect(kiosk.page.locator("#choices .yes")).to_have_text("都对")
     kiosk.shot("which_item")
     kiosk.tile("时间")
     kiosk.shot("time_again")

@@ -8,6 +8,7 @@ Latin letters; what was done is checked in the database. (紧急求助: test_kio
 import re
 from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -17,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from bot.launcher import Stack
 from bot.models import Policy, TaxiBooking
-from tests.integration.conftest import Chat
+from tests.integration.conftest import PORT_OFFSET, Chat
 from tests.integration.kiosk_page import SCREENS, check_controls, latin_on_screen
 from tests.integration.test_conversations import rows
 from tests.integration.test_staff_browser import CHROMIUM, FLAGS, SHOTS
@@ -26,6 +27,28 @@ from tests.integration.test_touch_dialogue import Resident
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 REPLY_WAIT = 30_000  # ms: a turn through the engine and the action server
 ids = {"ids": lambda s: f"{s[0]}x{s[1]}"}
+
+
+@pytest.fixture(scope="module")
+def touch_only_app(stack: Stack, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A second app on the same engine and database, without a voice model: the kiosk as most
+    lobbies will have it (no talk button, questions that say 请按). Up in seconds."""
+    tmp: Path = tmp_path_factory.mktemp("touch-only")
+    app = Stack(
+        engine_port=stack.engine_port,
+        actions_port=stack.actions_port,
+        app_port=8108 + PORT_OFFSET,
+        database_url=stack.database_url,
+        log_dir=tmp / "logs",
+        secrets_file=stack.secrets_file,
+        extra_env={"VOSK_MODEL_PATH": ""},
+    )
+    try:
+        app.start_app()
+        app.wait_until_ready(60)
+        yield app.urls["app"]
+    finally:
+        app.stop()
 
 
 @pytest.fixture(scope="module")
@@ -38,14 +61,15 @@ def touch_browser(playwright: Playwright) -> Iterator[Browser]:
 class Kiosk:
     """One kiosk page on a touch screen: taps, and after each tap the app's reply."""
 
-    def __init__(self, browser: Browser, stack: Stack, screen: tuple[int, int], name: str) -> None:
-        self.screen, self.name = screen, name
+    def __init__(self, browser: Browser, app: str, screen: tuple[int, int], name: str, *, voice: bool) -> None:
+        self.screen, self.name, self.voice = screen, f"{name}_{'voice' if voice else 'touch'}", voice
         self.context = browser.new_context(
             viewport={"width": screen[0], "height": screen[1]}, locale="zh-CN", has_touch=True
         )
         self.page: Page = self.context.new_page()
-        self.page.goto(f"{stack.urls['app']}/kiosk/?kiosk=flow-{name}-{screen[0]}&where=党群服务站")
+        self.page.goto(f"{app}/kiosk/?kiosk=flow-{self.name}-{screen[0]}&where=党群服务站")
         self.session = str(self.page.wait_for_function("() => window.linli.session").json_value())
+        assert self.page.evaluate("() => window.linli.voice") is voice
         self.step()
 
     @property
@@ -66,6 +90,9 @@ class Kiosk:
             raise
         expect(self.page.locator("#sos")).to_be_visible()
         expect(self.page.locator("#home")).to_be_visible()
+        if not self.voice:  # honest about voice: no talk button, and no question says 请说
+            expect(self.page.locator("#talk")).to_be_hidden()
+            assert "请说" not in self.page.locator("#answer").inner_text()
 
     def answered(self, tap: Callable[[], None]) -> None:
         """Tap, then wait for the app's reply to that tap (the page counts them), then check the screen."""
@@ -116,17 +143,23 @@ class Kiosk:
         self.context.close()
 
 
-def phone_for(screen: tuple[int, int], prefix: str) -> str:
-    """A phone number of this test and screen: 11 digits."""
-    return f"{prefix}{screen[0]:04d}"
+def phone_for(kiosk: Kiosk, prefix: str) -> str:
+    """A phone number of this test, screen and kiosk: 11 digits."""
+    return f"{prefix}{int(kiosk.voice)}{kiosk.screen[0]:04d}"
 
 
-@pytest.fixture
-def opened(touch_browser: Browser, stack: Stack) -> Iterator[Callable[[tuple[int, int], str], Kiosk]]:
+Opener = Callable[[tuple[int, int], str], Kiosk]
+
+
+@pytest.fixture(params=[True, False], ids=["voice", "touch_only"])
+def opened(request: pytest.FixtureRequest, touch_browser: Browser, stack: Stack) -> Iterator[Opener]:
+    """Kiosk pages of the app with a voice model (the stack's), or of the one without."""
+    voice: bool = request.param
+    app = stack.urls["app"] if voice else request.getfixturevalue("touch_only_app")
     pages: list[Kiosk] = []
 
     def open_one(screen: tuple[int, int], name: str) -> Kiosk:
-        pages.append(Kiosk(touch_browser, stack, screen, name))
+        pages.append(Kiosk(touch_browser, app, screen, name, voice=voice))
         return pages[-1]
 
     yield open_one
@@ -135,7 +168,7 @@ def opened(touch_browser: Browser, stack: Stack) -> Iterator[Callable[[tuple[int
 
 
 @pytest.mark.parametrize("screen", SCREENS, **ids)
-def test_hours_by_touch(opened: Callable[[tuple[int, int], str], Kiosk], screen: tuple[int, int]) -> None:
+def test_hours_by_touch(opened: Opener, screen: tuple[int, int]) -> None:
     kiosk = opened(screen, "hours")
     kiosk.menu("办事时间")
     assert "哪个地方" in kiosk.reply_text
@@ -148,9 +181,7 @@ def test_hours_by_touch(opened: Callable[[tuple[int, int], str], Kiosk], screen:
 
 
 @pytest.mark.parametrize("screen", SCREENS, **ids)
-def test_a_policy_by_touch(
-    opened: Callable[[tuple[int, int], str], Kiosk], db: Engine, screen: tuple[int, int]
-) -> None:
+def test_a_policy_by_touch(opened: Opener, db: Engine, screen: tuple[int, int]) -> None:
     kiosk = opened(screen, "policy")
     kiosk.menu("政策咨询")
     assert "哪方面" in kiosk.reply_text
@@ -165,11 +196,9 @@ def test_a_policy_by_touch(
 
 
 @pytest.mark.parametrize("screen", SCREENS, **ids)
-def test_a_repair_with_a_chosen_description_by_touch(
-    opened: Callable[[tuple[int, int], str], Kiosk], db: Engine, screen: tuple[int, int]
-) -> None:
-    phone = phone_for(screen, "1381234")
+def test_a_repair_with_a_chosen_description_by_touch(opened: Opener, db: Engine, screen: tuple[int, int]) -> None:
     kiosk = opened(screen, "repair")
+    phone = phone_for(kiosk, "138123")
     kiosk.menu("我要报修")
     assert {"房屋报修", "电梯故障"} <= set(kiosk.tiles()), kiosk.tiles()
     kiosk.shot("categories")
@@ -198,9 +227,10 @@ def test_a_repair_with_a_chosen_description_by_touch(
 
 @pytest.mark.parametrize("screen", SCREENS, **ids)
 def test_status_and_cancel_of_an_earlier_booking_by_touch(
-    opened: Callable[[tuple[int, int], str], Kiosk], chat: Chat, db: Engine, screen: tuple[int, int]
+    opened: Opener, chat: Chat, db: Engine, screen: tuple[int, int]
 ) -> None:
-    phone = phone_for(screen, "1370000")
+    kiosk = opened(screen, "status")
+    phone = phone_for(kiosk, "137000")
     earlier = Resident(chat)  # booked yesterday, in another conversation (here over REST)
     earlier.menu("book_stair_climber")
     earlier.pad(phone)
@@ -214,7 +244,6 @@ def test_status_and_cancel_of_an_earlier_booking_by_touch(
     number = found[1] + found[2]
     assert rows(db, "SELECT status FROM climber_booking WHERE number = :n", n=number) == [("已预约",)]
 
-    kiosk = opened(screen, "status")
     kiosk.menu("我的预约/报修")
     assert "编号" in kiosk.reply_text, kiosk.reply_text
     kiosk.pad(number)
@@ -234,11 +263,9 @@ def test_status_and_cancel_of_an_earlier_booking_by_touch(
 
 
 @pytest.mark.parametrize("screen", SCREENS, **ids)
-def test_a_taxi_read_back_corrected_by_touch(
-    opened: Callable[[tuple[int, int], str], Kiosk], db: Engine, screen: tuple[int, int]
-) -> None:
-    phone = phone_for(screen, "1391234")
+def test_a_taxi_read_back_corrected_by_touch(opened: Opener, db: Engine, screen: tuple[int, int]) -> None:
     kiosk = opened(screen, "taxi")
+    phone = phone_for(kiosk, "139123")
     kiosk.menu("叫出租车")
     assert "手机号码" in kiosk.reply_text, kiosk.reply_text
     kiosk.shot("phone_pad")

@@ -128,10 +128,12 @@ class Kiosk:
         self.step()
         self.answered(lambda: pad.get_by_role("button", name="确定", exact=True).tap())
 
-    def pick_time(self, day: str, hour: str) -> None:
+    def pick_time(self, day: str, hour: str, *, shot: str = "") -> None:
         expect(self.page.locator("#entry .pad.times")).to_be_visible(timeout=REPLY_WAIT)
         self.key(day)
         expect(self.page.locator("#entry .label")).to_have_text(f"{day}几点？")
+        if shot:
+            self.shot(shot)
         self.answered(lambda: self.page.locator("#entry").get_by_role("button", name=hour, exact=True).tap())
 
     def shot(self, what: str) -> None:
@@ -291,7 +293,7 @@ def test_a_taxi_read_back_corrected_by_touch(opened: Opener, db: Engine, screen:
     kiosk.shot("which_item")
     kiosk.tile("时间")
     kiosk.shot("time_again")
-    kiosk.pick_time("明天", "下午2点")
+    kiosk.pick_time("明天", "下午2点", shot="hours")
     assert "我读一遍" in kiosk.reply_text and "下午2点" in kiosk.reply_text, kiosk.reply_text
     assert "上午9点" not in kiosk.reply_text and "瑞金医院" in kiosk.reply_text, kiosk.reply_text
     kiosk.shot("read_back_again")

@@ -27,7 +27,7 @@
     return entities ? `/${intent}${JSON.stringify(entities)}` : `/${intent}`;
   }
   const answerPayload = (words) => payload("inform", { answer: words });
-  const intentOf = (sent) => (/^\/(\w+)/.exec(String(sent || "")) || [])[1] || "";
+  const yesOrNo = (sent) => ({ "/affirm": "yes", "/deny": "no" })[String(sent || "").trim()] || "";
 
   function showReply(text) {
     // Numbers (phone, booking and request numbers, times) big and spaced; a booking or request
@@ -44,17 +44,16 @@
   function showChoices(buttons) {
     choices.replaceChildren();
     shownButtons = (buttons || []).map((b) => ({ title: b.title, payload: b.payload }));
-    // A read-back with 对 / 不对 (its buttons say /affirm and /deny) becomes a confirmation
-    // screen: the text framed, two huge buttons.
-    const intents = shownButtons.map((b) => intentOf(b.payload));
-    answer.classList.toggle("confirm", intents.includes("affirm") && intents.includes("deny"));
+    // A read-back with 对 / 不对 (its buttons say a bare /affirm and /deny) becomes a confirmation
+    // screen: the text framed, two huge buttons, green and red. The tiles of "哪一项不对？" say
+    // /deny{"item": …}: ordinary tiles (naming what to change), not six red 不对.
+    const answers = shownButtons.map((b) => yesOrNo(b.payload));
+    answer.classList.toggle("confirm", answers.includes("yes") && answers.includes("no"));
     for (const b of shownButtons) {
       const button = document.createElement("button");
       button.type = "button";
       button.textContent = b.title;
-      const intent = intentOf(b.payload);
-      if (intent === "affirm") button.className = "yes";
-      if (intent === "deny") button.className = "no";
+      if (yesOrNo(b.payload)) button.className = yesOrNo(b.payload);
       button.addEventListener("click", () => say(b.payload, b.title));  // the payload as it came
       choices.append(button);
     }

@@ -31,9 +31,10 @@
 
   function showReply(text) {
     // Numbers (phone, booking and request numbers, times) big and spaced; a booking or request
-    // number comes in two groups of four ("3051 2743") and stays one number on screen.
+    // number comes in two groups of four ("3051 2743") and stays one number on screen. A number in
+    // an address ("安宁路100弄", "602室") is no number to note down: it stays as it is.
     reply.replaceChildren();
-    for (const part of text.split(/(\d{4} \d{4}(?!\d)|\d{3,})/)) {
+    for (const part of text.split(/(\d{4} \d{4}(?!\d)|\d{3,}(?![\d弄号路室楼]))/)) {
       const span = document.createElement("span");
       span.textContent = part;
       if (/^\d{3,}$|^\d{4} \d{4}$/.test(part)) span.className = "num";
@@ -43,6 +44,7 @@
   let shownButtons = [];
   function showChoices(buttons) {
     choices.replaceChildren();
+    choices.hidden = false;
     shownButtons = (buttons || []).map((b) => ({ title: b.title, payload: b.payload }));
     // A read-back with 对 / 不对 (its buttons say a bare /affirm and /deny) becomes a confirmation
     // screen: the text framed, two huge buttons, green and red. The tiles of "哪一项不对？" say
@@ -122,7 +124,7 @@
     function next() {
       if (at < steps.length - 1) { at += 1; render(); return; }
       const words = steps.map((s, i) => (typed[i] ? typed[i] + s.unit : "")).join("");
-      say(answerPayload(words), words);
+      say(answerPayload(words), words, "您按了");
     }
     for (const d of ["1", "2", "3", "4", "5", "6", "7", "8", "9"]) pad.append(key(d, () => press(d)));
     pad.append(key("删除", () => { typed[at] = typed[at].slice(0, -1); render(); }, "erase"));
@@ -139,10 +141,12 @@
     list.className = "pad times";
     entry.className = "picking";
     function pickDay() {
+      choices.hidden = false;  // "现在" belongs with the day, not beside the hours
       label.textContent = "请按哪一天：";
       list.replaceChildren(...["今天", "明天", "后天"].map((day) => key(day, () => pickHour(day))));
     }
     function pickHour(day) {
+      choices.hidden = true;
       label.textContent = `${day}几点？`;
       const hours = ["上午7点", "上午8点", "上午9点", "上午10点", "上午11点", "中午12点",
         "下午1点", "下午2点", "下午3点", "下午4点", "下午5点", "晚上6点"];
@@ -262,10 +266,10 @@
     const audio = new Audio(URL.createObjectURL(new Blob([buffer], { type: "audio/wav" })));
     audio.play().then(() => { window.linli.played += 1; }).catch(() => {});
   }
-  function say(sent, shown) {
+  function say(sent, shown, how = "您选了") {
     touched();
     atStart = false;
-    caption.textContent = `您选了：${shown}`;
+    caption.textContent = `${how}：${shown}`;
     if (socket && socket.readyState === WebSocket.OPEN) socket.send(JSON.stringify({ type: "text", text: sent }));
     else caption.textContent = "正在连接，请稍等再按一次。";
   }

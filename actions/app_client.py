@@ -132,8 +132,12 @@ async def facilities() -> list[str]:
     return list(await _request("GET", "/api/facilities"))
 
 
-async def policy_topics_most_asked() -> list[str]:
-    return list(await _request("GET", "/api/policies", params={"order": "asked"}))
+async def most_asked_entries() -> list[str]:
+    return list(await _request("GET", "/api/knowledge/most-asked"))
+
+
+async def knowledge_answer(**question: Any) -> dict[str, Any]:
+    return await _request("POST", "/api/knowledge/answer", json=question)
 
 
 async def raise_alert(**fields: Any) -> dict[str, Any]:

@@ -8,7 +8,7 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions import app_client
-from actions.touch import touch_only, words_of, words_of_event
+from actions.touch import ANSWER, touch_only, words_of, words_of_event
 
 # Tiles shown with "您想问哪个地方/哪方面": a touch asks the same question with the name in it.
 MAX_TILES = 12
@@ -30,11 +30,51 @@ async def ask_which(
 ) -> None:
     """ "您想问哪个地方？" with a tile for each one the app knows (none if it cannot be reached)."""
     try:
-        names = await (app_client.facilities() if entity == "facility" else app_client.policy_topics_most_asked())
+        if entity == "facility":
+            buttons = tiles(intent, entity, await app_client.facilities())
+        else:  # the knowledge base's most-asked entries, each a question asked by its title
+            buttons = [asking(title) for title in await app_client.most_asked_entries()]
     except app_client.AppUnavailable:
-        names = []
+        buttons = []
     pressed = f"{response}_by_touch" if touch_only(tracker) else response
-    dispatcher.utter_message(response=pressed, buttons=tiles(intent, entity, names))
+    dispatcher.utter_message(response=pressed, buttons=buttons)
+
+
+def asking(title: str) -> dict[str, str]:
+    """A tile that asks an entry's question by its title (the knowledge base matches it exactly)."""
+    return {"title": title, "payload": f"/ask_policy{json.dumps({ANSWER: title}, ensure_ascii=False)}"}
+
+
+UNSURE = "具体以居委会答复为准。"  # after an answer staff have not confirmed yet (待核实)
+
+
+async def answer_question(dispatcher: CollectingDispatcher, tracker: Tracker, question: str) -> list[EventType]:
+    """The knowledge base's answer: the entry (spoken short, details on screen), "A 还是 B？", or
+    an honest "还不知道" with a callback offered; the NLU's policy topic when nothing matched."""
+    try:
+        found = await app_client.knowledge_answer(
+            question=question[:500], sender_id=tracker.sender_id, channel=tracker.get_latest_input_channel() or ""
+        )
+    except (app_client.AppUnavailable, app_client.Rejected):
+        dispatcher.utter_message(response="utter_app_unavailable")
+        return []
+    if found["outcome"] == "answered":
+        entry = found["entry"]
+        spoken = entry["spoken"] + (UNSURE if entry["needs_confirmation"] else "")
+        details = entry.get("details") or []  # [label, text] pairs, for the screen only
+        dispatcher.utter_message(text=spoken, json_message={"details": details} if details else None)
+        return []
+    if found["outcome"] == "asked_which":
+        first, second = found["choices"][:2]
+        dispatcher.utter_message(text=f"您是想问“{first}”，还是“{second}”？", buttons=[asking(first), asking(second)])
+        return []
+    topic = latest_entity(tracker, "policy_topic")
+    if topic:
+        return await answer_policy(dispatcher, topic)
+    dispatcher.utter_message(
+        response="utter_knowledge_unknown", buttons=[{"title": "请工作人员打电话", "payload": "/human_handoff"}]
+    )
+    return []
 
 
 def _known(detail: Any) -> list[str]:
@@ -94,11 +134,12 @@ class ActionPolicyAnswer(Action):
         return "action_policy_answer"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[EventType]:
+        words = words_of(tracker.latest_message)
         topic = latest_entity(tracker, "policy_topic")
-        if not topic:
+        if not words and not topic:  # the menu's 政策咨询: which one?
             await ask_which(dispatcher, tracker, "utter_ask_which_policy", "ask_policy", "policy_topic")
             return []
-        return await answer_policy(dispatcher, topic)
+        return await answer_question(dispatcher, tracker, words or topic or "")
 
 
 def _previous_user_text(tracker: Tracker) -> str:

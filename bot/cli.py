@@ -28,7 +28,8 @@ def load_content(path: Path, overwrite: bool) -> None:
     print(
         f"content: {result.facilities_added} facilities and {result.policies_added} policies written, "
         f"{result.facilities_kept} and {result.policies_kept} kept as staff left them; "
-        f"{result.taxi_place_lists_added} taxi place lists written"
+        f"{result.taxi_place_lists_added} taxi place lists written; "
+        f"{result.entries_added} knowledge entries written, {result.entries_kept} kept"
     )
 
 

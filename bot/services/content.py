@@ -13,7 +13,16 @@ import yaml
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from bot.models import ClimberMachine, ClimberServicePeriod, Facility, HoursException, OpeningPeriod, Policy
+from bot.models import (
+    ClimberMachine,
+    ClimberServicePeriod,
+    Facility,
+    HoursException,
+    KnowledgeAsk,
+    KnowledgeEntry,
+    OpeningPeriod,
+)
+from bot.services import knowledge_base
 
 WEEKDAY_KEYS = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 
@@ -30,6 +39,8 @@ class LoadResult:
     policies_kept: int = 0
     machines_added: int = 0
     taxi_place_lists_added: int = 0
+    entries_added: int = 0
+    entries_kept: int = 0
 
 
 def _hhmm(value: str) -> str:
@@ -69,9 +80,15 @@ def _build_facility(item: dict[str, Any]) -> Facility:
     return facility
 
 
+ENTRIES_FILE = "knowledge_entries.yml"  # beside the content file: the knowledge base's entries
+
+
 def load_content(session: Session, *, path: Path, overwrite: bool = False) -> LoadResult:
-    """One transaction: either the whole file is applied or nothing is."""
+    """One transaction: either the whole file (and the knowledge entries beside it) is applied or
+    nothing is."""
     data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    entries_path = path.with_name(ENTRIES_FILE)
+    entries = yaml.safe_load(entries_path.read_text(encoding="utf-8")) if entries_path.exists() else {}
     result = LoadResult()
     try:
         for item in data.get("facilities", []):
@@ -84,13 +101,17 @@ def load_content(session: Session, *, path: Path, overwrite: bool = False) -> Lo
                 session.flush()
             session.add(_build_facility(item))
             result.facilities_added += 1
+        result.entries_added, result.entries_kept = _load_entries(
+            session, (entries or {}).get("entries") or [], overwrite=overwrite
+        )
         for item in data.get("policies", []):
-            existing_policy = session.scalar(select(Policy).where(Policy.topic == item["topic"]))
+            # a policy answer is the entry of its topic (the knowledge base's own entry wins)
+            existing_policy = session.scalar(select(KnowledgeEntry).where(KnowledgeEntry.topic == item["topic"]))
             if existing_policy is not None and not overwrite:
                 result.policies_kept += 1
                 continue
-            policy = existing_policy or Policy(topic=item["topic"])
-            policy.answer = item["answer"].strip()
+            policy = existing_policy or KnowledgeEntry(title=item["topic"], topic=item["topic"], details={})
+            policy.spoken = item["answer"].strip()
             policy.source = item.get("source", "") or ""
             policy.needs_confirmation = bool(item.get("needs_confirmation", False))
             session.add(policy)
@@ -102,6 +123,36 @@ def load_content(session: Session, *, path: Path, overwrite: bool = False) -> Lo
         session.rollback()
         raise
     return result
+
+
+def _load_entries(session: Session, items: list[dict[str, Any]], *, overwrite: bool) -> tuple[int, int]:
+    """Knowledge entries by title: a new title is added, one staff may have edited is kept."""
+    added = kept = 0
+    for item in items:
+        title = str(item["title"]).strip()
+        existing = session.scalar(select(KnowledgeEntry).where(KnowledgeEntry.title == title))
+        if existing is not None and not overwrite:
+            kept += 1
+            continue
+        if existing is not None:
+            session.delete(existing)
+            session.flush()
+        details = {
+            k: str(v).strip() for k, v in (item.get("details") or {}).items() if k in knowledge_base.DETAILS and v
+        }
+        entry = KnowledgeEntry(
+            title=title,
+            topic=item.get("topic") or None,
+            spoken=str(item["spoken"]).strip(),
+            details=details,
+            source=str(item.get("source") or "")[:300],
+            needs_confirmation=bool(item.get("needs_confirmation", True)),
+        )
+        asks = dict.fromkeys(str(a).strip()[:200] for a in item.get("asks") or [] if str(a).strip())
+        entry.asks = [KnowledgeAsk(text=text, added_by="seed") for text in asks]
+        session.add(entry)
+        added += 1
+    return added, kept
 
 
 def _load_stair_climber(session: Session, data: dict[str, Any], *, overwrite: bool) -> int:

@@ -7,7 +7,8 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
-from bot.models import ContentChange, Facility, HoursException, OpeningPeriod, Policy
+from bot.clock import utcnow
+from bot.models import ContentChange, Facility, HoursException, KnowledgeEntry, OpeningPeriod
 from bot.services import audit
 from bot.services.content import WEEKDAY_KEYS, ContentError, _period
 
@@ -87,16 +88,18 @@ def _keep(session: Session, facility: Facility, before: dict[str, Any], actor: s
     session.commit()
 
 
-def set_policy(session: Session, policy: Policy, *, answer: str, actor: str) -> None:
+def set_policy(session: Session, policy: KnowledgeEntry, *, answer: str, actor: str) -> None:
+    """A new spoken answer for the entry of a policy topic, checked by `actor` now."""
     answer = answer.strip()
     if not answer:
         raise ContentError("答案不能是空的")
-    before = {"answer": policy.answer}
-    policy.answer, policy.needs_confirmation = answer[:2000], False
+    before = {"answer": policy.spoken}
+    policy.spoken, policy.needs_confirmation = answer[:2000], False
+    policy.checked_by, policy.checked_at = actor, utcnow()
     session.add(
-        ContentChange(kind="policy", name=policy.topic, before=before, after={"answer": policy.answer}, actor=actor)
+        ContentChange(kind="policy", name=policy.title, before=before, after={"answer": policy.spoken}, actor=actor)
     )
-    audit.record(session, actor=actor, action="change", kind="policy", object_id=policy.topic)
+    audit.record(session, actor=actor, action="change", kind="policy", object_id=policy.title)
     session.commit()
 
 

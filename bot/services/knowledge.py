@@ -3,10 +3,10 @@
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
-from bot.models import Facility, Policy
+from bot.models import Facility, KnowledgeEntry
 from bot.services import spoken
 
 
@@ -27,23 +27,15 @@ def facility_names(session: Session) -> list[str]:
     return list(session.scalars(select(Facility.name).order_by(Facility.id)))
 
 
-def policy_topics(session: Session, *, most_asked_first: bool = False) -> list[str]:
-    order = (Policy.times_asked.desc(), Policy.id) if most_asked_first else (Policy.id,)
-    return list(session.scalars(select(Policy.topic).order_by(*order)))
+def policy_topics(session: Session) -> list[str]:
+    """The policy topics of the dialogue contract that have an entry in the knowledge base."""
+    found = select(KnowledgeEntry.topic).where(KnowledgeEntry.topic.is_not(None)).order_by(KnowledgeEntry.id)
+    return [topic for topic in session.scalars(found) if topic]
 
 
-def get_policy(session: Session, *, topic: str) -> Policy | None:
-    return session.scalar(select(Policy).where(Policy.topic == topic))
-
-
-def answer_policy(session: Session, *, topic: str) -> Policy | None:
-    """The answer a resident is given, counted (the tiles put the most-asked topics first)."""
-    row = get_policy(session, topic=topic)
-    if row is not None:
-        session.execute(update(Policy).where(Policy.id == row.id).values(times_asked=Policy.times_asked + 1))
-        session.commit()
-        session.refresh(row)
-    return row
+def get_policy(session: Session, *, topic: str) -> KnowledgeEntry | None:
+    """The knowledge entry that answers a policy topic (the NLU's canonical value)."""
+    return session.scalar(select(KnowledgeEntry).where(KnowledgeEntry.topic == topic))
 
 
 def _periods_on(facility: Facility, day: date) -> tuple[list[tuple[str, str]], str, bool]:

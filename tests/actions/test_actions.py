@@ -89,7 +89,7 @@ async def test_policy_answer_is_the_stored_one(app: dict[str, Any]) -> None:
     await ActionPolicyAnswer().run(
         dispatcher, tracker("加梯要多少人同意", "ask_policy", {"policy_topic": "加装电梯"}), {}
     )
-    (stored,) = rows(app["db"], "SELECT answer FROM policy WHERE topic = ?", "加装电梯")
+    (stored,) = rows(app["db"], "SELECT spoken FROM knowledge_entry WHERE topic = ?", "加装电梯")
     assert dispatcher.messages[0]["text"] == stored[0]
 
 

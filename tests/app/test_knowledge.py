@@ -4,7 +4,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot.models import Facility, HoursException, Policy
+from bot.models import Facility, HoursException, KnowledgeEntry
 from tests.app.conftest import SHANGHAI
 
 CANONICAL_FACILITIES = {
@@ -91,8 +91,8 @@ def test_policy_answer_comes_from_the_database_and_follows_staff_edits(
     first = client.get("/api/policies/电梯更新改造").json()
     assert "30%" in first["answer"] or "三成" in first["answer"]
     with seeded() as session:
-        policy = session.scalars(select(Policy).where(Policy.topic == "电梯更新改造")).one()
-        policy.answer = "新的答案：请到居委会咨询。"
+        policy = session.scalars(select(KnowledgeEntry).where(KnowledgeEntry.topic == "电梯更新改造")).one()
+        policy.spoken = "新的答案：请到居委会咨询。"
         session.commit()
     assert client.get("/api/policies/电梯更新改造").json()["answer"] == "新的答案：请到居委会咨询。"
 

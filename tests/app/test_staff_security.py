@@ -22,7 +22,7 @@ from bot.api.csrf import REFUSAL
 from bot.api.main import create_app
 from bot.api.routes import staff_api, staff_pages
 from bot.config import Settings, get_settings
-from bot.models import AuditEntry, LoginAttempt, LoginThrottle, Policy, StaffSession, StaffUser
+from bot.models import AuditEntry, KnowledgeEntry, LoginAttempt, LoginThrottle, StaffSession, StaffUser
 from bot.services import staff_auth
 from tests.app.conftest import PASSWORD, SATURDAY_10AM, sign_in
 from tests.app.test_bookings import request_body
@@ -435,7 +435,7 @@ def test_a_refused_request_changes_nothing_and_the_same_from_the_page_works(
 ) -> None:
     def answer() -> str:
         with accounts() as session:
-            return session.scalars(select(Policy.answer).filter_by(topic="反诈骗")).one()
+            return session.scalars(select(KnowledgeEntry.spoken).filter_by(topic="反诈骗")).one()
 
     before = answer()
     refused = send(staff, "PUT", "/api/staff/policies/反诈骗", FOREIGN[0], json={"answer": "请把钱转到安全账户。"})

@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.config import get_settings
-from bot.models import AuditEntry, ContentChange, Policy, TaxiPlace
+from bot.models import AuditEntry, ContentChange, KnowledgeEntry, TaxiPlace
 from bot.services import taxi_places
 from bot.services.content import load_content
 from bot.services.taxi_places import TaxiPlaceError, places, set_places
@@ -74,7 +74,7 @@ def test_a_bad_list_in_the_file_writes_nothing(session_factory: sessionmaker[Ses
     with session_factory() as session:
         with pytest.raises(TaxiPlaceError, match="写了两遍"):
             load_content(session, path=bad)
-        assert session.scalar(select(func.count()).select_from(Policy)) == 0
+        assert session.scalar(select(func.count()).select_from(KnowledgeEntry)) == 0
     assert rows(session_factory, "pickup") == []
 
 

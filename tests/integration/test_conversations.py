@@ -44,7 +44,7 @@ def test_unknown_place_gets_an_honest_answer_and_the_list(chat: Chat) -> None:
 
 
 def test_policy_answers_come_from_the_database_and_follow_staff_edits(chat: Chat, db: Engine) -> None:
-    ((answer,),) = rows(db, "SELECT answer FROM policy WHERE topic = '电梯更新改造'")
+    ((answer,),) = rows(db, "SELECT spoken FROM knowledge_entry WHERE topic = '电梯更新改造'")
     assert chat.texts(new_sender(), "老电梯换新有补贴伐") == [answer]
     with db.begin() as conn:
         conn.execute(

@@ -17,7 +17,7 @@ from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from bot.launcher import Stack
-from bot.models import Policy, TaxiBooking
+from bot.models import KnowledgeEntry, TaxiBooking
 from tests.integration.conftest import PORT_OFFSET, Chat
 from tests.integration.kiosk_page import SCREENS, check_controls, latin_on_screen
 from tests.integration.test_conversations import rows
@@ -191,7 +191,7 @@ def test_a_policy_by_touch(opened: Opener, db: Engine, screen: tuple[int, int]) 
     kiosk.shot("topics")
     kiosk.tile("加装电梯")
     with Session(db) as session:
-        stored = session.scalars(select(Policy.answer).where(Policy.topic == "加装电梯")).one()
+        stored = session.scalars(select(KnowledgeEntry.spoken).where(KnowledgeEntry.topic == "加装电梯")).one()
     assert kiosk.reply_text == " ".join(stored.split())  # the staff-kept answer, as stored
     kiosk.shot("answer")
     kiosk.finish()

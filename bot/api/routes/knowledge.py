@@ -4,10 +4,10 @@ from datetime import date
 from typing import Literal
 
 from fastapi import APIRouter, HTTPException
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from bot.api.deps import NowDep, SessionDep
-from bot.services import chinese_time, knowledge
+from bot.services import chinese_time, knowledge, knowledge_base
 
 router = APIRouter(tags=["knowledge"])
 
@@ -61,18 +61,65 @@ def facility_hours(name: str, session: SessionDep, now: NowDep, when: str = "") 
 
 
 @router.get("/policies")
-def list_policies(session: SessionDep, order: Literal["", "asked"] = "") -> list[str]:
-    """The topics; `order=asked`: the most-asked first (the kiosk's topic tiles)."""
-    return knowledge.policy_topics(session, most_asked_first=order == "asked")
+def list_policies(session: SessionDep) -> list[str]:
+    return knowledge.policy_topics(session)
 
 
 @router.get("/policies/{topic}", response_model=PolicyOut)
 def policy(topic: str, session: SessionDep) -> PolicyOut:
-    """The answer given to a resident (and counted as asked once more)."""
-    row = knowledge.answer_policy(session, topic=topic)
+    """The knowledge entry for a policy topic the NLU named."""
+    row = knowledge.get_policy(session, topic=topic)
     if row is None:
         raise HTTPException(
             status_code=404,
             detail={"message": f"没有“{topic}”的政策解答", "known": knowledge.policy_topics(session)},
         )
-    return PolicyOut(topic=row.topic, answer=row.answer, needs_confirmation=row.needs_confirmation)
+    return PolicyOut(topic=topic, answer=row.spoken, needs_confirmation=row.needs_confirmation)
+
+
+class QuestionIn(BaseModel):
+    question: str = Field(min_length=1, max_length=500)
+    sender_id: str = Field(default="", max_length=128)
+    channel: str = Field(default="", max_length=32)
+
+
+class EntryOut(BaseModel):
+    title: str
+    spoken: str
+    details: list[tuple[str, str]]  # (label, text), for the screen and chat
+    needs_confirmation: bool
+
+
+class KnowledgeAnswerOut(BaseModel):
+    outcome: Literal["answered", "asked_which", "unknown"]
+    entry: EntryOut | None
+    choices: list[str]  # the nearest titles, best first ("您是想问 A 还是 B？")
+    score: float
+
+
+@router.post("/knowledge/answer", response_model=KnowledgeAnswerOut)
+def knowledge_answer(body: QuestionIn, session: SessionDep, now: NowDep) -> KnowledgeAnswerOut:
+    """A resident's question matched against every entry's ways of asking, and kept for staff."""
+    result = knowledge_base.answer(
+        session, question=body.question, sender_id=body.sender_id, channel=body.channel, now=now
+    )
+    entry = result.entry
+    return KnowledgeAnswerOut(
+        outcome=result.outcome,  # type: ignore[arg-type]
+        entry=EntryOut(
+            title=entry.title,
+            spoken=entry.spoken,
+            details=knowledge_base.labelled_details(entry),
+            needs_confirmation=entry.needs_confirmation,
+        )
+        if entry
+        else None,
+        choices=[c.title for c in result.candidates[:2]] if result.outcome == "asked_which" else [],
+        score=result.candidates[0].score if result.candidates else 0.0,
+    )
+
+
+@router.get("/knowledge/most-asked")
+def most_asked(session: SessionDep, now: NowDep) -> list[str]:
+    """Titles for the kiosk's 政策咨询 tiles: the most-asked of the last 30 days first."""
+    return knowledge_base.most_asked(session, now=now, limit=knowledge_base.TILES)

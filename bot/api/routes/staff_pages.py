@@ -23,12 +23,21 @@ from bot.api.staff import (
     sign_in,
     sign_out,
 )
-from bot.models import ClimberBooking, ConversationReview, Facility, Policy, ResidentRequest, StaffUser, TaxiBooking
+from bot.models import (
+    ClimberBooking,
+    ConversationReview,
+    Facility,
+    KnowledgeEntry,
+    ResidentRequest,
+    StaffUser,
+    TaxiBooking,
+)
 from bot.services import (
     audit,
     content_admin,
     conversations,
     handoff,
+    knowledge,
     records,
     resident_requests,
     spoken,
@@ -569,7 +578,9 @@ def _content_page(
     response = page(
         request, "content.html", user, title="内容", nav="/staff/content",
         facilities=list(session.scalars(select(Facility).order_by(Facility.id))),
-        policies=list(session.scalars(select(Policy).order_by(Policy.id))),
+        policies=list(session.scalars(
+            select(KnowledgeEntry).where(KnowledgeEntry.topic.is_not(None)).order_by(KnowledgeEntry.id)
+        )),
         places={**shown, **(typed or {})},
         history=content_admin.history(session), places_error=error,
         places_notice="" if error else request.session.pop("places_notice", ""),
@@ -658,8 +669,8 @@ def facility_exception_delete(request: Request, name: str, day: date, user: Staf
     return redirect(request, f"/staff/content/facility/{quote(name)}", f"{day} 已删掉。")
 
 
-def _policy(session: SessionDep, topic: str) -> Policy:
-    found = session.scalar(select(Policy).where(Policy.topic == topic))
+def _policy(session: SessionDep, topic: str) -> KnowledgeEntry:
+    found = knowledge.get_policy(session, topic=topic)
     if found is None:
         raise HTTPException(status_code=404, detail="没有这个话题")
     return found

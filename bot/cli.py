@@ -26,8 +26,7 @@ def load_content(path: Path, overwrite: bool) -> None:
     with get_sessionmaker()() as session:
         result = load(session, path=path, overwrite=overwrite)
     print(
-        f"content: {result.facilities_added} facilities and {result.policies_added} policies written, "
-        f"{result.facilities_kept} and {result.policies_kept} kept as staff left them; "
+        f"content: {result.facilities_added} facilities written, {result.facilities_kept} kept as staff left them; "
         f"{result.taxi_place_lists_added} taxi place lists written; "
         f"{result.entries_added} knowledge entries written, {result.entries_kept} kept"
     )

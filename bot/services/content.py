@@ -34,9 +34,7 @@ class ContentError(ValueError):
 @dataclass
 class LoadResult:
     facilities_added: int = 0
-    policies_added: int = 0
     facilities_kept: int = 0
-    policies_kept: int = 0
     machines_added: int = 0
     taxi_place_lists_added: int = 0
     entries_added: int = 0
@@ -104,18 +102,6 @@ def load_content(session: Session, *, path: Path, overwrite: bool = False) -> Lo
         result.entries_added, result.entries_kept = _load_entries(
             session, (entries or {}).get("entries") or [], overwrite=overwrite
         )
-        for item in data.get("policies", []):
-            # a policy answer is the entry of its topic (the knowledge base's own entry wins)
-            existing_policy = session.scalar(select(KnowledgeEntry).where(KnowledgeEntry.topic == item["topic"]))
-            if existing_policy is not None and not overwrite:
-                result.policies_kept += 1
-                continue
-            policy = existing_policy or KnowledgeEntry(title=item["topic"], topic=item["topic"], details={})
-            policy.spoken = item["answer"].strip()
-            policy.source = item.get("source", "") or ""
-            policy.needs_confirmation = bool(item.get("needs_confirmation", False))
-            session.add(policy)
-            result.policies_added += 1
         result.machines_added = _load_stair_climber(session, data.get("stair_climber") or {}, overwrite=overwrite)
         result.taxi_place_lists_added = _load_taxi_places(session, data.get("taxi_places") or {}, overwrite=overwrite)
         session.commit()

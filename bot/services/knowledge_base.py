@@ -91,9 +91,13 @@ def _unit(texts: list[str]) -> np.ndarray:
 
 
 def _signature(session: Session) -> tuple[Any, ...]:
-    entries = session.execute(select(func.count(KnowledgeEntry.id), func.max(KnowledgeEntry.updated_at))).one()
-    asks = session.execute(select(func.count(KnowledgeAsk.id), func.max(KnowledgeAsk.id))).one()
-    return (*entries, *asks)
+    """What the index was built from: which database, which entries and ways of asking, and the last
+    edit (a changed title changes updated_at). One small query per question."""
+    entries = session.execute(
+        select(func.count(KnowledgeEntry.id), func.sum(KnowledgeEntry.id), func.max(KnowledgeEntry.updated_at))
+    ).one()
+    asks = session.execute(select(func.count(KnowledgeAsk.id), func.sum(KnowledgeAsk.id))).one()
+    return (str(session.get_bind().url), *entries, *asks)
 
 
 def index(session: Session) -> _Index:

@@ -21,13 +21,23 @@ def add(session: Session, title: str, spoken: str, *asks: str) -> KnowledgeEntry
     return entry
 
 
-def test_a_question_gets_the_entry_it_asks_about_in_other_words(seeded: sessionmaker[Session]) -> None:
+def test_a_question_gets_the_seeded_entry_it_asks_about_in_other_words(seeded: sessionmaker[Session]) -> None:
     with seeded() as session:
-        add(session, "测试长护险怎么申请", "先做统一需求评估。", "长护险哪能申请", "长期护理保险怎么办")
-        add(session, "测试敬老卡怎么办", "到受理中心办。", "敬老卡在哪里办", "老年卡哪能办")
-        found = knowledge_base.rank(session, "阿拉姆妈想申请长期护理保险，要哪能弄")
-        assert found[0].title == "测试长护险怎么申请"
-        assert knowledge_base.rank(session, "老年卡在哪办")[0].title == "测试敬老卡怎么办"
+        assert knowledge_base.rank(session, "阿拉姆妈想申请长期护理保险，要哪能弄")[0].title == "长护险怎么申请"
+        assert knowledge_base.rank(session, "敬老卡在哪办")[0].title == "敬老卡在哪办"  # a title, word for word
+        assert knowledge_base.rank(session, "敬老卡在哪办")[0].score == 1.0
+
+
+def test_sure_close_and_nothing_near_are_told_apart() -> None:
+    def c(*scores: float) -> list[knowledge_base.Candidate]:
+        return [knowledge_base.Candidate(i, f"t{i}", s) for i, s in enumerate(scores)]
+
+    assert knowledge_base.decide(c(0.9, 0.5)) == "answered"
+    assert (
+        knowledge_base.decide(c(knowledge_base.SURE, knowledge_base.SURE - knowledge_base.MARGIN / 2)) == "asked_which"
+    )
+    assert knowledge_base.decide(c(knowledge_base.NEAR - 0.01, 0.1)) == "unknown"
+    assert knowledge_base.decide([]) == "unknown"
 
 
 def test_an_entry_staff_add_answers_the_next_question_without_retraining(seeded: sessionmaker[Session]) -> None:
@@ -41,14 +51,23 @@ def test_an_entry_staff_add_answers_the_next_question_without_retraining(seeded:
         assert [q.outcome for q in kept][-1] == "answered" and kept[-1].entry_id == after.entry.id
 
 
-def test_the_answer_api_says_which_entry_or_offers_two(client: TestClient, seeded: sessionmaker[Session]) -> None:
+def test_the_answer_api_gives_the_entry_with_its_details_and_keeps_the_question(
+    client: TestClient, seeded: sessionmaker[Session]
+) -> None:
     with seeded() as session:
-        add(session, "测试电费怎么交", "用一网通办或者银行交。", "电费哪能交", "交电费")
-        add(session, "测试水费怎么交", "用一网通办或者银行交。", "水费哪能交", "交水费")
-    sure = client.post("/api/knowledge/answer", json={"question": "电费哪能交", "sender_id": "r1"}).json()
-    assert sure["outcome"] == "answered" and sure["entry"]["title"] == "测试电费怎么交"
-    unsure = client.post("/api/knowledge/answer", json={"question": "费用怎么交", "sender_id": "r1"}).json()
-    assert unsure["outcome"] in ("asked_which", "unknown")
-    if unsure["outcome"] == "asked_which":
-        assert set(unsure["choices"]) == {"测试电费怎么交", "测试水费怎么交"}
+        entry = add(session, "测试电费怎么交", "用一网通办或者银行交。", "电费哪能交", "交电费")
+        entry.details = {"where": "一网通办", "cost": "按用电量"}
+        session.commit()
+    sure = client.post("/api/knowledge/answer", json={"question": "电费哪能交", "sender_id": "r1", "channel": "kiosk"})
+    body = sure.json()
+    assert body["outcome"] == "answered" and body["entry"]["title"] == "测试电费怎么交"
+    assert body["entry"]["details"] == [["在哪里办", "一网通办"], ["费用", "按用电量"]]
+    nothing = client.post("/api/knowledge/answer", json={"question": "火星上的天气怎么样", "sender_id": "r1"}).json()
+    assert nothing["outcome"] == "unknown" and nothing["entry"] is None
+    with seeded() as session:
+        kept = session.scalars(select(KnowledgeQuestion).where(KnowledgeQuestion.sender_id == "r1")).all()
+        assert [(q.text, q.outcome, q.channel) for q in kept] == [
+            ("电费哪能交", "answered", "kiosk"),
+            ("火星上的天气怎么样", "unknown", ""),
+        ]
     assert client.post("/api/knowledge/answer", json={"question": ""}).status_code == 422

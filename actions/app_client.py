@@ -16,6 +16,7 @@ import aiohttp
 logger = logging.getLogger(__name__)
 
 TIMEOUT = aiohttp.ClientTimeout(total=5)
+REBUILD_TIMEOUT = aiohttp.ClientTimeout(total=15)
 
 
 class AppUnavailable(Exception):
@@ -115,7 +116,7 @@ async def _request(method: str, path: str, **kwargs: Any) -> Any:
             if response.status >= 400:
                 raise AppUnavailable(f"{method} {path} answered {response.status}")
             return body
-    except (aiohttp.ClientError, TimeoutError, ValueError) as exc:
+    except (aiohttp.ClientError, TimeoutError, asyncio.TimeoutError, ValueError) as exc:  # distinct on 3.10
         logger.warning("app unreachable: %s %s: %s", method, path, exc)
         raise AppUnavailable(str(exc)) from exc
 
@@ -137,7 +138,8 @@ async def most_asked_entries() -> list[str]:
 
 
 async def knowledge_answer(**question: Any) -> dict[str, Any]:
-    return await _request("POST", "/api/knowledge/answer", json=question)
+    # the first question after staff changed entries waits for the index to be rebuilt
+    return await _request("POST", "/api/knowledge/answer", json=question, timeout=REBUILD_TIMEOUT)
 
 
 async def raise_alert(**fields: Any) -> dict[str, Any]:

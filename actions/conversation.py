@@ -8,7 +8,7 @@ from rasa_sdk.events import ActionExecuted, EventType, SlotSet, UserUttered
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from actions import app_client, outbox
+from actions import app_client, knowledge, outbox
 from actions.touch import answer_of, words_of, words_of_event
 
 CARE_MARK = "【关怀：想请居委会来看看或打个电话】"
@@ -142,6 +142,11 @@ class ActionClarify(Action):
             ),
             None,
         )
+        if guess == "ask_policy" and await knowledge.answer_question(
+            dispatcher, tracker, words_of(message), unknown_said=False
+        ):
+            # unsure it is a question about services, but the knowledge base knows one like it
+            return [SlotSet("fallback_guess", None)]
         if guess is None:
             dispatcher.utter_message(response="utter_ask_rephrase")
             return [SlotSet("fallback_guess", None)]

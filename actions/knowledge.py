@@ -48,33 +48,39 @@ def asking(title: str) -> dict[str, str]:
 UNSURE = "具体以居委会答复为准。"  # after an answer staff have not confirmed yet (待核实)
 
 
-async def answer_question(dispatcher: CollectingDispatcher, tracker: Tracker, question: str) -> list[EventType]:
+async def answer_question(
+    dispatcher: CollectingDispatcher, tracker: Tracker, question: str, *, unknown_said: bool = True
+) -> bool:
     """The knowledge base's answer: the entry (spoken short, details on screen), "A 还是 B？", or
-    an honest "还不知道" with a callback offered; the NLU's policy topic when nothing matched."""
+    an honest "还不知道" with a callback offered (unless `unknown_said` is False: then nothing is
+    said and False returned); the NLU's policy topic when nothing matched."""
     try:
         found = await app_client.knowledge_answer(
             question=question[:500], sender_id=tracker.sender_id, channel=tracker.get_latest_input_channel() or ""
         )
     except (app_client.AppUnavailable, app_client.Rejected):
         dispatcher.utter_message(response="utter_app_unavailable")
-        return []
+        return True
     if found["outcome"] == "answered":
         entry = found["entry"]
         spoken = entry["spoken"] + (UNSURE if entry["needs_confirmation"] else "")
         details = entry.get("details") or []  # [label, text] pairs, for the screen only
         dispatcher.utter_message(text=spoken, json_message={"details": details} if details else None)
-        return []
+        return True
     if found["outcome"] == "asked_which":
         first, second = found["choices"][:2]
         dispatcher.utter_message(text=f"您是想问“{first}”，还是“{second}”？", buttons=[asking(first), asking(second)])
-        return []
+        return True
     topic = latest_entity(tracker, "policy_topic")
     if topic:
-        return await answer_policy(dispatcher, topic)
+        await answer_policy(dispatcher, topic)
+        return True
+    if not unknown_said:
+        return False
     dispatcher.utter_message(
         response="utter_knowledge_unknown", buttons=[{"title": "请工作人员打电话", "payload": "/human_handoff"}]
     )
-    return []
+    return True
 
 
 def _known(detail: Any) -> list[str]:
@@ -139,7 +145,8 @@ class ActionPolicyAnswer(Action):
         if not words and not topic:  # the menu's 政策咨询: which one?
             await ask_which(dispatcher, tracker, "utter_ask_which_policy", "ask_policy", "policy_topic")
             return []
-        return await answer_question(dispatcher, tracker, words or topic or "")
+        await answer_question(dispatcher, tracker, words or topic or "")
+        return []
 
 
 def _previous_user_text(tracker: Tracker) -> str:

@@ -14,6 +14,9 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_file=".env", extra="ignore")
 
     # SQLite file by default: nothing to install. PostgreSQL: postgresql+psycopg://user@host:5432/db
+    # Build the knowledge base's index (encoder, classifier: a few seconds) when the app starts, so
+    # that the first resident's question is answered as fast as the others (bot.launcher sets it).
+    knowledge_warm_up: bool = False
     database_url: str = f"sqlite:///{PROJECT_ROOT / 'data' / 'linli.db'}"
     # Actions present this token to the app's API; the API is never open without it. No default:
     # `make run` makes one per installation (bot/installation_secrets.py), the app refuses to start

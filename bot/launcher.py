@@ -211,7 +211,10 @@ class Stack:
 
     def start_app(self) -> None:
         self._spawn(
-            "app", [str(APP_PYTHON), "-m", "bot.cli", "serve"], **self.secrets_for("SERVICE_TOKEN", "SESSION_SECRET")
+            "app",
+            [str(APP_PYTHON), "-m", "bot.cli", "serve"],
+            KNOWLEDGE_WARM_UP="true",  # the knowledge base's index built at start, not at the first question
+            **self.secrets_for("SERVICE_TOKEN", "SESSION_SECRET"),
         )
 
     def start_actions(self) -> None:

@@ -89,6 +89,9 @@ def joined(messages: list[dict[str, Any]]) -> str:
     for message in messages:
         if message.get("text"):
             parts.append(message["text"])
+        for pair in (message.get("custom") or {}).get("details") or []:  # a knowledge answer's details
+            if isinstance(pair, list) and len(pair) == 2:
+                parts.append(f"{pair[0]}：{pair[1]}")
         buttons = message.get("buttons") or []
         if buttons:
             parts.append("可以回复：" + " / ".join(b.get("title", "") for b in buttons))

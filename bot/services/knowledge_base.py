@@ -14,6 +14,7 @@ the dialogue engine. Chosen against plain best-similarity by cross-validation ov
 of asking (bench/knowledge_report.py --tune); the independent test questions only measure.
 """
 
+import logging
 import re
 import threading
 from dataclasses import dataclass, field
@@ -79,6 +80,7 @@ class _Index:
     model: LogisticRegression | None = None
 
 
+logger = logging.getLogger(__name__)
 _lock = threading.Lock()
 _index: _Index | None = None
 _vectors: dict[str, np.ndarray] = {}  # sentence → unit vector, kept across rebuilds
@@ -170,6 +172,18 @@ def index(session: Session) -> _Index:
         built.model = fit(built)
         _index = built
         return built
+
+
+def warm_up() -> None:
+    """The index built once at start (the app's lifespan, in a thread); if the database is not
+    ready, the first question builds it instead."""
+    from bot.db import get_sessionmaker
+
+    try:
+        with get_sessionmaker()() as session:
+            index(session)
+    except Exception:  # never stops the app: only the first question is slower
+        logger.warning("the knowledge base's index was not built at start", exc_info=True)
 
 
 def rank(session: Session, question: str, *, limit: int = 3) -> list[Candidate]:

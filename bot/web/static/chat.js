@@ -190,6 +190,9 @@
       for (const m of outcome.replies) {
         const buttons = (m.buttons || []).filter((b) => b && b.title && b.payload);
         if (m.text || buttons.length) state.messages.push({ who: "bot", text: m.text || "", buttons });
+        // a knowledge answer's details (谁可以办, 要带, 在哪里办…): read, not spoken
+        const details = ((m.custom || {}).details || []).filter((d) => Array.isArray(d) && d.length === 2);
+        if (details.length) state.messages.push({ who: "bot", text: details.map(([k, v]) => `${k}：${v}`).join("\n"), buttons: [] });
       }
       if (silent) state.greeted = true;
     } else if (silent) {

@@ -29,6 +29,19 @@
   const answerPayload = (words) => payload("inform", { answer: words });
   const yesOrNo = (sent) => ({ "/affirm": "yes", "/deny": "no" })[String(sent || "").trim()] || "";
 
+  function showDetails(pairs) {
+    // A knowledge answer's details (谁可以办, 要带, 在哪里办…), shown under it, never spoken.
+    const details = document.getElementById("details");
+    details.replaceChildren();
+    for (const pair of pairs) {
+      if (!Array.isArray(pair) || pair.length !== 2) continue;
+      const term = document.createElement("dt");
+      term.textContent = pair[0];
+      const text = document.createElement("dd");
+      text.textContent = pair[1];
+      details.append(term, text);
+    }
+  }
   function showReply(text) {
     // Numbers (phone, booking and request numbers, times) big and spaced; a booking or request
     // number comes in two groups of four ("3051 2743") and stays one number on screen. A number in
@@ -191,6 +204,7 @@
         atStart = false;
         const texts = message.messages.filter((m) => m.text).map((m) => m.text);
         showReply(texts.join("\n"));
+        showDetails(message.messages.flatMap((m) => (m.custom || {}).details || []));
         showChoices(message.messages.flatMap((m) => m.buttons || []));
         showEntry(message.messages.map((m) => (m.custom || {}).entry).find(Boolean));
         touched();  // time to read the answer: the idle wait starts again
@@ -336,6 +350,7 @@
     // A clean screen and a new conversation (a new socket is a new session) for the next person.
     clearTimeout(idleTimer);
     stopCapture();
+    showDetails([]);
     showChoices([]);
     showEntry(null);
     caption.textContent = "";

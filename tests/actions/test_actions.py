@@ -61,17 +61,37 @@ async def test_a_facility_tile_gets_today_s_hours(app: dict[str, Any]) -> None:
     assert dispatcher.messages[0]["text"].startswith("居委会今天")
 
 
-async def test_policy_tiles_come_most_asked_first(app: dict[str, Any]) -> None:
+async def test_policy_tiles_are_the_most_asked_entries_each_asked_by_its_title(app: dict[str, Any]) -> None:
     for _ in range(3):
-        await ActionPolicyAnswer().run(
-            CollectingDispatcher(), tracker("", "ask_policy", {"policy_topic": "反诈骗"}), {}
-        )
+        asked = tracker("阿拉屋里厢来了电话讲医保卡冻结了，要我转账", "ask_policy")
+        await ActionPolicyAnswer().run(CollectingDispatcher(), asked, {})
+    (asked_most,) = rows(
+        app["db"],
+        "SELECT e.title FROM knowledge_question q JOIN knowledge_entry e ON e.id = q.entry_id "
+        "WHERE q.outcome = 'answered' GROUP BY e.title ORDER BY count(*) DESC LIMIT 1",
+    )
     dispatcher = CollectingDispatcher()
     await ActionPolicyAnswer().run(dispatcher, tracker("/ask_policy", "ask_policy"), {})
     assert responses(dispatcher) == ["utter_ask_which_policy"]
     tiles = dispatcher.messages[0]["buttons"]
-    assert tiles[0] == {"title": "反诈骗", "payload": '/ask_policy{"policy_topic": "反诈骗"}'}
-    assert len(tiles) == len(rows(app["db"], "SELECT id FROM policy"))
+    assert tiles[0] == {
+        "title": asked_most[0],
+        "payload": "/ask_policy" + json.dumps({"answer": asked_most[0]}, ensure_ascii=False),
+    }
+    assert len(tiles) == 12
+    dispatcher = CollectingDispatcher()
+    touched = tracker(tiles[0]["payload"], "ask_policy", {"answer": asked_most[0]})
+    await ActionPolicyAnswer().run(dispatcher, touched, {})  # the tile: its entry, word for word
+    (spoken,) = rows(app["db"], "SELECT spoken FROM knowledge_entry WHERE title = ?", asked_most[0])
+    assert dispatcher.messages[0]["text"].startswith(spoken[0])
+
+
+async def test_a_question_no_entry_answers_is_said_so_and_kept_for_staff(app: dict[str, Any]) -> None:
+    dispatcher = CollectingDispatcher()
+    await ActionPolicyAnswer().run(dispatcher, tracker("火星上能种土豆吗", "ask_policy", sender_id="mars-1"), {})
+    assert responses(dispatcher) == ["utter_knowledge_unknown"]
+    assert dispatcher.messages[0]["buttons"][0]["payload"] == "/human_handoff"
+    assert rows(app["db"], "SELECT outcome FROM knowledge_question WHERE sender_id = 'mars-1'") == [("unknown",)]
 
 
 async def test_unknown_facility_gets_the_list_of_known_ones(app: dict[str, Any]) -> None:
@@ -89,8 +109,9 @@ async def test_policy_answer_is_the_stored_one(app: dict[str, Any]) -> None:
     await ActionPolicyAnswer().run(
         dispatcher, tracker("加梯要多少人同意", "ask_policy", {"policy_topic": "加装电梯"}), {}
     )
-    (stored,) = rows(app["db"], "SELECT spoken FROM knowledge_entry WHERE topic = ?", "加装电梯")
-    assert dispatcher.messages[0]["text"] == stored[0]
+    (stored,) = rows(app["db"], "SELECT spoken, needs_confirmation FROM knowledge_entry WHERE topic = ?", "加装电梯")
+    # an answer staff have not confirmed (待核实) is said with "具体以居委会答复为准"
+    assert dispatcher.messages[0]["text"] == stored[0] + ("具体以居委会答复为准。" if stored[1] else "")
 
 
 async def test_bare_facility_answer_uses_the_day_from_the_question_before(app: dict[str, Any]) -> None:

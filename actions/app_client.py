@@ -133,8 +133,8 @@ async def facilities() -> list[str]:
     return list(await _request("GET", "/api/facilities"))
 
 
-async def most_asked_entries() -> list[str]:
-    return list(await _request("GET", "/api/knowledge/most-asked"))
+async def knowledge_tiles(page: int) -> dict[str, Any]:
+    return await _request("GET", "/api/knowledge/tiles", params={"page": page})
 
 
 async def knowledge_answer(**question: Any) -> dict[str, Any]:

@@ -32,8 +32,13 @@ async def ask_which(
     try:
         if entity == "facility":
             buttons = tiles(intent, entity, await app_client.facilities())
-        else:  # the knowledge base's most-asked entries, each a question asked by its title
-            buttons = [asking(title) for title in await app_client.most_asked_entries()]
+        else:  # the knowledge base's most-asked entries, each a question asked by its title; 更多
+            page = (
+                int(latest_entity(tracker, "page") or 1) if str(latest_entity(tracker, "page") or "1").isdigit() else 1
+            )
+            shown = await app_client.knowledge_tiles(page)
+            more = [{"title": "更多", "payload": f'/ask_policy{{"page": "{page + 1}"}}'}] if shown["more"] else []
+            buttons = [asking(title) for title in shown["titles"]] + more
     except app_client.AppUnavailable:
         buttons = []
     pressed = f"{response}_by_touch" if touch_only(tracker) else response
@@ -142,7 +147,7 @@ class ActionPolicyAnswer(Action):
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[EventType]:
         words = words_of(tracker.latest_message)
         topic = latest_entity(tracker, "policy_topic")
-        if not words and not topic:  # the menu's 政策咨询: which one?
+        if not words and not topic:  # the menu's 政策咨询 (or its 更多): which one?
             await ask_which(dispatcher, tracker, "utter_ask_which_policy", "ask_policy", "policy_topic")
             return []
         await answer_question(dispatcher, tracker, words or topic or "")

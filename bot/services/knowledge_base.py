@@ -269,21 +269,23 @@ def labelled_details(entry: KnowledgeEntry) -> list[tuple[str, str]]:
     return [(label, entry.details[key]) for key, label in DETAILS.items() if entry.details.get(key)]
 
 
-def most_asked(session: Session, *, now: datetime, limit: int = 8) -> list[str]:
-    """The titles residents were answered with most in the last 30 days, then the others by title."""
+def most_asked(session: Session, *, now: datetime, limit: int | None = None) -> list[str]:
+    """Every title: those residents were answered with most in the last 30 days first, then the
+    others in the order they were added (`limit`: only the first ones)."""
     since = now - timedelta(days=MOST_ASKED_DAYS)
     counted = session.execute(
-        select(KnowledgeEntry.title, func.count(KnowledgeQuestion.id).label("asked"))
+        select(KnowledgeEntry.title)
         .join(KnowledgeQuestion, KnowledgeQuestion.entry_id == KnowledgeEntry.id)
         .where(KnowledgeQuestion.asked_at >= since, KnowledgeQuestion.outcome == "answered")
         .group_by(KnowledgeEntry.title)
         .order_by(func.count(KnowledgeQuestion.id).desc(), KnowledgeEntry.title)
-        .limit(limit)
-    ).all()
-    titles = [row.title for row in counted]
-    if len(titles) < limit:
-        rest = session.scalars(
-            select(KnowledgeEntry.title).where(KnowledgeEntry.title.not_in(titles)).order_by(KnowledgeEntry.id)
-        )
-        titles += list(rest)[: limit - len(titles)]
-    return titles
+    ).scalars()
+    titles = list(dict.fromkeys([*counted, *session.scalars(select(KnowledgeEntry.title).order_by(KnowledgeEntry.id))]))
+    return titles[:limit] if limit else titles
+
+
+def tiles_page(session: Session, *, now: datetime, page: int = 1) -> tuple[list[str], bool]:
+    """The titles of one page of tiles (most asked first), and whether there are more."""
+    titles = most_asked(session, now=now)
+    start = (max(page, 1) - 1) * TILES
+    return titles[start : start + TILES], len(titles) > start + TILES

@@ -3,7 +3,7 @@
 from datetime import date
 from typing import Literal
 
-from fastapi import APIRouter, HTTPException
+from fastapi import APIRouter, HTTPException, Query
 from pydantic import BaseModel, Field
 
 from bot.api.deps import NowDep, SessionDep
@@ -119,7 +119,13 @@ def knowledge_answer(body: QuestionIn, session: SessionDep, now: NowDep) -> Know
     )
 
 
-@router.get("/knowledge/most-asked")
-def most_asked(session: SessionDep, now: NowDep) -> list[str]:
-    """Titles for the kiosk's 政策咨询 tiles: the most-asked of the last 30 days first."""
-    return knowledge_base.most_asked(session, now=now, limit=knowledge_base.TILES)
+class TilesOut(BaseModel):
+    titles: list[str]
+    more: bool  # another page follows
+
+
+@router.get("/knowledge/tiles", response_model=TilesOut)
+def tiles(session: SessionDep, now: NowDep, page: int = Query(default=1, ge=1, le=100)) -> TilesOut:
+    """A page of titles for the 政策咨询 tiles: the most-asked of the last 30 days first."""
+    titles, more = knowledge_base.tiles_page(session, now=now, page=page)
+    return TilesOut(titles=titles, more=more)

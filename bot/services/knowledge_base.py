@@ -47,7 +47,7 @@ _FILLER = re.compile(
 # An entry's details, for the screen and chat (never read aloud): what each is called there.
 DETAILS = {"who": "谁可以办", "bring": "要带", "where": "在哪里办", "hours": "时间", "phone": "电话", "cost": "费用"}
 MOST_ASKED_DAYS = 30
-TILES = 12  # titles offered by touch
+TILES = 7  # titles offered by touch on one page (and 更多): as many long ones as fit a kiosk screen
 
 
 @dataclass(frozen=True)

@@ -44,14 +44,17 @@ def test_unknown_place_gets_an_honest_answer_and_the_list(chat: Chat) -> None:
 
 
 def test_policy_answers_come_from_the_database_and_follow_staff_edits(chat: Chat, db: Engine) -> None:
-    ((answer,),) = rows(db, "SELECT spoken FROM knowledge_entry WHERE topic = '电梯更新改造'")
-    assert chat.texts(new_sender(), "老电梯换新有补贴伐") == [answer]
+    ((answer, unsure),) = rows(
+        db, "SELECT spoken, needs_confirmation FROM knowledge_entry WHERE topic = '电梯更新改造'"
+    )
+    caveat = "具体以居委会答复为准。" if unsure else ""
+    assert chat.texts(new_sender(), "电梯更新改造") == [answer + caveat]  # the entry's title, word for word
     with db.begin() as conn:
         conn.execute(
-            text("UPDATE policy SET answer = :a WHERE topic = '电梯更新改造'"),
-            {"a": "补贴政策已更新，请到居委会咨询。"},
+            text("UPDATE knowledge_entry SET spoken = :a, needs_confirmation = :n WHERE topic = '电梯更新改造'"),
+            {"a": "补贴政策已更新，请到居委会咨询。", "n": False},
         )
-    assert chat.texts(new_sender(), "换电梯有补贴伐") == ["补贴政策已更新，请到居委会咨询。"]
+    assert chat.texts(new_sender(), "电梯更新改造") == ["补贴政策已更新，请到居委会咨询。"]
 
 
 def test_policy_facts_from_the_seeds(chat: Chat) -> None:

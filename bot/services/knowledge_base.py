@@ -271,7 +271,8 @@ def labelled_details(entry: KnowledgeEntry) -> list[tuple[str, str]]:
 
 def most_asked(session: Session, *, now: datetime, limit: int | None = None) -> list[str]:
     """Every title: those residents were answered with most in the last 30 days first, then the
-    others in the order they were added (`limit`: only the first ones)."""
+    policy topics of the dialogue contract (what residents asked most before there were any
+    figures), then the others in the order they were added (`limit`: only the first ones)."""
     since = now - timedelta(days=MOST_ASKED_DAYS)
     counted = session.execute(
         select(KnowledgeEntry.title)
@@ -280,7 +281,8 @@ def most_asked(session: Session, *, now: datetime, limit: int | None = None) -> 
         .group_by(KnowledgeEntry.title)
         .order_by(func.count(KnowledgeQuestion.id).desc(), KnowledgeEntry.title)
     ).scalars()
-    titles = list(dict.fromkeys([*counted, *session.scalars(select(KnowledgeEntry.title).order_by(KnowledgeEntry.id))]))
+    rest = select(KnowledgeEntry.title).order_by(KnowledgeEntry.topic.is_(None), KnowledgeEntry.id)
+    titles = list(dict.fromkeys([*counted, *session.scalars(rest)]))
     return titles[:limit] if limit else titles
 
 

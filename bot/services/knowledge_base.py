@@ -113,7 +113,8 @@ def _signature(session: Session) -> tuple[Any, ...]:
         select(func.count(KnowledgeEntry.id), func.sum(KnowledgeEntry.id), func.max(KnowledgeEntry.updated_at))
     ).one()
     asks = session.execute(select(func.count(KnowledgeAsk.id), func.sum(KnowledgeAsk.id))).one()
-    return (str(session.get_bind().url), *entries, *asks)
+    bind = session.get_bind()
+    return (str(bind.engine.url), *entries, *asks)
 
 
 def features(built: _Index, texts: list[str]) -> scipy.sparse.csr_matrix:
@@ -232,7 +233,8 @@ def similarities(built: _Index, question: str) -> np.ndarray:
 
 
 def combined(parts: np.ndarray, weights: tuple[float, float, float] = WEIGHTS) -> np.ndarray:
-    return np.asarray(weights) @ parts
+    summed: np.ndarray = np.asarray(weights) @ parts
+    return summed
 
 
 def decide(candidates: list[Candidate], *, sure: float = SURE, near: float = NEAR, second: float = SECOND) -> str:

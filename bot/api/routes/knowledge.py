@@ -105,7 +105,7 @@ def knowledge_answer(body: QuestionIn, session: SessionDep, now: NowDep) -> Know
     )
     entry = result.entry
     return KnowledgeAnswerOut(
-        outcome=result.outcome,  # type: ignore[arg-type]
+        outcome=result.outcome,
         entry=EntryOut(
             title=entry.title,
             spoken=entry.spoken,

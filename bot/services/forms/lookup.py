@@ -89,7 +89,7 @@ def _phone_in(text: str) -> str | None:
 class StatusForm(Form):
     name = "status_form"
     slots: tuple[str, ...] = ("lookup_number", "lookup_phone")
-    extra_slots = ("lookup_kinds",)
+    extra_slots: tuple[str, ...] = ("lookup_kinds",)
     cancelled_text = "好的。有事再叫我。"
 
     def fill(self, session: Session, turn: Turn) -> Reply:
@@ -173,9 +173,8 @@ class CancelForm(StatusForm):
         outcome = super().prefill(session, turn, state)
         verified = turn.slots.get("lookup_verified")
         number = outcome.updates.get("lookup_number")
-        shown = isinstance(verified, dict) and number and verified.get("number") == number
-        if shown and not outcome.updates.get("lookup_phone"):
-            outcome.updates["lookup_phone"] = verified.get("phone")
+        if isinstance(verified, dict) and number and verified.get("number") == number:
+            outcome.updates["lookup_phone"] = outcome.updates.get("lookup_phone") or verified.get("phone")
         return outcome
 
     def fill(self, session: Session, turn: Turn) -> Any:

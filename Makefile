@@ -88,7 +88,7 @@ test: install $(MODEL) $(CHROMIUM) $(ESPEAK) $(NGINX) $(FAKETIME)
 	$(RASA) test core --model $(MODEL) --stories tests/stories --fail-on-prediction-errors --out results/core
 	$(RASA) test nlu --model $(MODEL) --nlu tests/nlu_test_set.yml --out results/nlu
 	$(RASA_VENV)/bin/python -m pytest -q tests/actions tests/connectors tests/nlu_eval
-	$(APP_PY) -m pytest tests/app tests/voice tests/integration tests/test_nlu_quality.py tests/test_nlu_eval_sets.py
+	$(APP_PY) -m pytest tests/app tests/voice tests/integration tests/test_nlu_quality.py tests/test_nlu_eval_sets.py tests/test_knowledge_eval_sets.py
 	@echo "The app's tests again with the wall clock 400 days ahead: nothing may depend on the day the suite runs."
 	$(FAKETIME) -f '+400d' $(APP_PY) -m pytest -q -p no:cacheprovider tests/app tests/voice
 

@@ -102,6 +102,7 @@ def _new_asks(session: Session, entry: KnowledgeEntry | None, texts: list[str], 
             if ask is not None:
                 others.setdefault(normal(ask), title)
     kept: list[str] = []
+    typed: set[str] = set()
     for raw in texts:
         text = " ".join(raw.split())
         if not text:
@@ -111,13 +112,15 @@ def _new_asks(session: Session, entry: KnowledgeEntry | None, texts: list[str], 
         said = normal(text)
         if not said:
             raise KnowledgeError(f"“{text}”里没有字。")
+        if said in typed:  # the same line twice in one go: once
+            continue
+        typed.add(said)
         if said in have or said in others:
             if not strict:
                 continue
             if said in have:
                 raise KnowledgeError(f"“{text}”这种问法已经有了。")
             raise KnowledgeError(f"“{text}”已经是条目“{others[said]}”的问法了，一种问法只能属于一个条目。")
-        have.add(said)
         kept.append(text)
     return kept
 
@@ -402,15 +405,25 @@ def _texts(questions: list[KnowledgeQuestion]) -> list[str]:
 
 
 def entry_from_questions(
-    session: Session, *, question_ids: list[int], title: str, spoken: str, actor: str
+    session: Session,
+    *,
+    question_ids: list[int],
+    title: str,
+    spoken: str,
+    actor: str,
+    more_asks: list[str] | None = None,
 ) -> KnowledgeEntry:
-    """A new entry (待核实) whose ways of asking are these questions' wordings; they are handled."""
+    """A new entry (待核实) whose ways of asking are these questions' wordings, and `more_asks`
+    staff wrote beside them (the matcher generalises from two or three wordings far better than
+    from one); the questions are handled."""
     questions = _open(session, question_ids)
     try:
         entry = KnowledgeEntry(
             title=_title(session, title), spoken=_spoken(spoken), details={}, source="", needs_confirmation=True
         )
         asks = _new_asks(session, None, _texts(questions), strict=False)
+        typed = _new_asks(session, None, more_asks or [], strict=True)
+        asks += [text for text in typed if normal(text) not in {normal(a) for a in asks}]
     except KnowledgeError:
         session.rollback()
         raise

@@ -15,7 +15,7 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session, selectinload
 
 from bot.models import ContentChange, KnowledgeAsk, KnowledgeEntry, KnowledgeQuestion
-from bot.services import audit
+from bot.services import audit, knowledge_base
 from bot.services.knowledge_base import DETAILS, core
 from bot.services.records import as_utc
 from nlu.text import normal
@@ -149,6 +149,9 @@ def _keep(
     session.add(ContentChange(kind="knowledge", name=entry.title[:64], before=before, after=after, actor=actor))
     audit.record(session, actor=actor, action=action, kind="knowledge", object_id=str(entry.id), detail=detail)
     session.commit()
+    # The matcher's index, rebuilt now (its classifier refitted: seconds): staff wait for it on
+    # their save, not the next resident on a question (the action server gives the app 5 s).
+    knowledge_base.index(session)
 
 
 def get_entry(session: Session, entry_id: int) -> KnowledgeEntry | None:

@@ -275,7 +275,7 @@ def mark_checked(session: Session, *, entry: KnowledgeEntry, actor: str, now: da
 def entries(session: Session, *, words: str = "") -> list[KnowledgeEntry]:
     """Every entry, by title; with `words`, those whose title, answer or a way of asking holds
     each of the words (split on spaces)."""
-    query = select(KnowledgeEntry).order_by(KnowledgeEntry.title)
+    query = select(KnowledgeEntry).options(selectinload(KnowledgeEntry.asks)).order_by(KnowledgeEntry.title)
     for word in words.split()[:5]:
         pattern = f"%{word[:40]}%"
         query = query.where(

@@ -300,7 +300,9 @@ def test_the_knowledge_pages_list_search_and_show_what_needs_review(staff: TestC
     assert page.status_code == 200 and "需要核实" in page.text and "待核实" in page.text and "敬老卡在哪办" in page.text
     assert '<a href="/staff/knowledge" class="here">知识库</a>' in page.text
     found = staff.get("/staff/knowledge", params={"q": "敬老卡"})
-    assert "敬老卡在哪办" in found.text and "垃圾分类" not in found.text.split('id="entries"')[1]
+    assert (
+        "敬老卡在哪办" in found.text and "垃圾分类" not in found.text.split('id="entries"')[1].split('id="review"')[0]
+    )
     assert "没有找到含“火星”的条目" in staff.get("/staff/knowledge", params={"q": "火星"}).text
 
 
@@ -357,6 +359,8 @@ def test_the_unanswered_page_turns_a_group_into_an_entry_or_adds_it_to_one(
     assert page.status_code == 200 and GLASSES in page.text and "答得没把握" in page.text
     assert f'<option value="{card}" selected>敬老卡在哪办</option>' in page.text  # the entry it leaned to
     assert "对话里其他没听懂的话" in page.text
+    unchosen = staff.post("/staff/unanswered/add-to-entry", data={"question": glasses, "entry_id": ""})
+    assert unchosen.status_code == 400 and "请先选一个条目" in unchosen.text
     refused = staff.post("/staff/unanswered/new-entry", data={"question": glasses, "title": "借老花镜", "spoken": ""})
     assert refused.status_code == 400 and "回答不能是空的" in refused.text and "<details open>" in refused.text
     made = staff.post(

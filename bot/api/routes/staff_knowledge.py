@@ -249,9 +249,11 @@ def add_questions_to_entry(
     session: SessionDep,
     now: NowDep,
     question: QuestionIds,
-    entry_id: Annotated[int, Form()],
+    entry_id: Annotated[str, Form(max_length=12)] = "",
 ) -> Response:
-    entry = _entry(session, entry_id)
+    if not entry_id.isdigit():
+        return _unanswered(request, user, session, now, failed=min(question), error="请先选一个条目。")
+    entry = _entry(session, int(entry_id))
     try:
         added = knowledge_admin.add_questions_to_entry(session, question_ids=question, entry=entry, actor=user.username)
     except KnowledgeError as exc:

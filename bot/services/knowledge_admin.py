@@ -217,23 +217,19 @@ def update_entry(
     """Save the edited fields; False (and nothing written) when nothing changed."""
     before = snapshot(entry)
     try:
-        changed = {
-            "title": _title(session, title, entry=entry),
-            "spoken": _spoken(spoken),
-            "details": _details(details),
-            "source": _source(source),
-        }
+        new_title, new_spoken = _title(session, title, entry=entry), _spoken(spoken)
+        new_details, new_source = _details(details), _source(source)
     except KnowledgeError:
         session.rollback()
         raise
-    if all(before[key] == value for key, value in changed.items()):
+    if (new_title, new_spoken, new_details, new_source) == (
+        before["title"],
+        before["spoken"],
+        before["details"],
+        before["source"],
+    ):
         return False
-    entry.title, entry.spoken, entry.details, entry.source = (
-        changed["title"],
-        changed["spoken"],
-        changed["details"],
-        changed["source"],
-    )
+    entry.title, entry.spoken, entry.details, entry.source = new_title, new_spoken, new_details, new_source
     _keep(session, entry, before, actor=actor, action="change")
     return True
 

@@ -15,7 +15,18 @@ from bot.api.deps import require_service_token
 from bot.api.errors import validation_failed
 from bot.api.limits import ResidentLimits
 from bot.api.nul_guard import NulGuard
-from bot.api.routes import bookings, chat, conversation, forms, health, kiosk, knowledge, staff_api, staff_pages
+from bot.api.routes import (
+    bookings,
+    chat,
+    conversation,
+    forms,
+    health,
+    kiosk,
+    knowledge,
+    staff_api,
+    staff_knowledge,
+    staff_pages,
+)
 from bot.api.security_headers import SecurityHeaders
 from bot.api.staff import CrossSite, NotAllowed, NotSignedIn, cross_site, not_allowed, not_signed_in
 from bot.config import PROJECT_ROOT, get_settings
@@ -58,6 +69,7 @@ def create_app() -> FastAPI:
     app.include_router(bookings.router, prefix="/api", dependencies=protected)
     app.include_router(staff_api.router, prefix="/api")
     app.include_router(staff_pages.router)
+    app.include_router(staff_knowledge.router)
     app.include_router(chat.router)
     app.include_router(kiosk.router)
     return app

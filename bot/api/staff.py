@@ -34,11 +34,17 @@ def _local(moment: datetime | None) -> str:
     return records.as_utc(moment).astimezone(SHANGHAI).strftime("%m-%d %H:%M") if moment else ""
 
 
+def _local_day(moment: datetime | None) -> str:
+    """With the year: for dates months back (when an entry was last checked)."""
+    return records.as_utc(moment).astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M") if moment else ""
+
+
 def _clock(moment: datetime) -> str:
     return moment.astimezone(SHANGHAI).strftime("%H:%M")
 
 
 TEMPLATES.env.filters["local"] = _local
+TEMPLATES.env.filters["local_day"] = _local_day
 TEMPLATES.env.filters["clock"] = _clock
 TEMPLATES.env.filters["intent"] = lambda name: f"{INTENT_LABELS.get(name, name)}（{name}）" if name else ""
 

@@ -11,7 +11,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot.api.routes import staff_api, staff_pages
+from bot.api.routes import staff_api, staff_knowledge, staff_pages
 from bot.models import AuditEntry, ContentChange, ResidentRequest, StatusChange
 from bot.services import staff_auth
 from tests.app.conftest import sign_in
@@ -25,7 +25,7 @@ def sample_path(path: str) -> str:
 def staff_routes() -> list[tuple[str, str]]:
     """(method, path) of every staff page and staff API route, as mounted by the app."""
     found = []
-    for prefix, router in (("", staff_pages.router), ("/api", staff_api.router)):
+    for prefix, router in (("", staff_pages.router), ("", staff_knowledge.router), ("/api", staff_api.router)):
         for route in router.routes:
             assert isinstance(route, APIRoute)
             found += [(method, prefix + route.path) for method in sorted(route.methods)]

@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from bot.api import deps
 from bot.api.csrf import REFUSAL
 from bot.api.main import create_app
-from bot.api.routes import staff_api, staff_pages
+from bot.api.routes import staff_api, staff_knowledge, staff_pages
 from bot.config import Settings, get_settings
 from bot.models import AuditEntry, KnowledgeEntry, LoginAttempt, LoginThrottle, StaffSession, StaffUser
 from bot.services import staff_auth
@@ -398,7 +398,7 @@ def test_cookies_are_httponly_strict_and_secure_over_https(make_client: MakeClie
 
 def unsafe_staff_routes() -> list[tuple[str, str]]:
     found = []
-    for prefix, router in (("", staff_pages.router), ("/api", staff_api.router)):
+    for prefix, router in (("", staff_pages.router), ("", staff_knowledge.router), ("/api", staff_api.router)):
         for route in router.routes:
             assert isinstance(route, APIRoute)
             found += [

@@ -12,8 +12,11 @@ import httpx
 import pytest
 import yaml
 from playwright.sync_api import Browser, Page, Playwright, expect
+from sqlalchemy import Engine, select
+from sqlalchemy.orm import Session
 
 from bot.launcher import Stack
+from bot.models import KnowledgeQuestion
 from tests.integration.conftest import STAFF_PASSWORD, Chat
 
 CHROMIUM = "/usr/bin/chromium"
@@ -284,3 +287,54 @@ def test_another_site_can_neither_frame_the_console_nor_post_to_it(
     assert after["answer"] == before["answer"]
     console.goto("/staff/")  # the console itself goes on working
     expect(console.get_by_text("测试员")).to_be_visible()
+
+
+GLASSES = "社区里能不能借到老花镜"
+GLASSES_AGAIN = "哪里可以借老花眼镜"
+GLASSES_ANSWER = "党群服务站前台可以借老花镜，用好请还回来。"
+
+
+def test_a_question_nobody_answered_becomes_an_entry_and_the_next_resident_is_answered(
+    console: Page, chat: Chat, db: Engine
+) -> None:
+    """The loop of the knowledge base, closed in the console: a resident asks what no entry
+    answers, staff turn it into an entry on 没答上的问题, another resident asks in other words."""
+    # The app builds the matcher's index on the first question (encoding every way of asking and
+    # fitting the classifier: longer than the action server's 5 s on a cold start), so it is built
+    # here first, with a title asked word for word (answered for sure: not a question for staff).
+    assert chat.app_post("/api/knowledge/answer", {"question": "敬老卡在哪办"})["outcome"] == "answered"
+    first = " ".join(chat.texts(sender(), GLASSES))
+    assert "还不知道" in first and "老花镜" not in first.replace(GLASSES, ""), first
+    with Session(db) as session:
+        kept = session.scalars(select(KnowledgeQuestion).where(KnowledgeQuestion.text == GLASSES)).all()
+        assert [(q.outcome, q.handled) for q in kept] == [("unknown", False)]
+    console.goto("/staff/")
+    console.get_by_role("link", name="没答上的问题").click()
+    group = console.locator("table.groups tr", has_text=GLASSES)
+    expect(group).to_contain_text("没答上")
+    group.get_by_text("新建条目").click()
+    group.get_by_label("标题").fill("借老花镜")
+    group.get_by_label("回答").fill(GLASSES_ANSWER)
+    group.get_by_label("别的说法").fill("老花眼镜可以借吗")
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    console.screenshot(path=str(SHOTS / "knowledge_unanswered.png"))
+    group.get_by_role("button", name="建好").click()
+    expect(console.locator(".flash")).to_contain_text("条目“借老花镜”已建好")
+    expect(console.locator("h1")).to_contain_text("待核实")
+    expect(console.locator("#asks + p + table")).to_contain_text(GLASSES)
+    console.screenshot(path=str(SHOTS / "knowledge_entry.png"), full_page=True)
+    console.goto("/staff/unanswered")
+    expect(console.locator("table.groups")).not_to_contain_text(GLASSES)
+    console.goto("/staff/knowledge?q=老花镜")
+    expect(console.locator("main")).to_contain_text("借老花镜")
+    console.screenshot(path=str(SHOTS / "knowledge_list.png"))
+    # the next resident, in other words: the knowledge base answers with the new entry at once …
+    matched = chat.app_post("/api/knowledge/answer", {"question": GLASSES_AGAIN, "sender_id": sender()})
+    assert matched["outcome"] == "answered" and matched["entry"]["title"] == "借老花镜", matched
+    assert matched["entry"]["spoken"] == GLASSES_ANSWER and matched["entry"]["needs_confirmation"] is True
+    # … and over REST, when the NLU sends the question to the knowledge base (待核实: with the caveat)
+    later = " ".join(chat.texts(sender(), GLASSES_AGAIN))
+    intent = chat.parse(GLASSES_AGAIN)["intent"]["name"]
+    if intent != "ask_policy" and GLASSES_ANSWER not in later:
+        pytest.xfail(f"the NLU takes “{GLASSES_AGAIN}” for {intent}: the knowledge base is not asked ({later})")
+    assert GLASSES_ANSWER in later and "具体以居委会答复为准" in later, later

@@ -305,14 +305,6 @@ def corrections_export(user: StaffDep, session: SessionDep) -> Response:
     )
 
 
-@router.get("/unanswered")
-def unanswered_page(request: Request, user: StaffDep) -> Response:
-    return page(
-        request, "unanswered.html", user, title="没答上的问题", nav="/staff/unanswered",
-        groups=conversations.unanswered(),
-    )  # fmt: skip
-
-
 # --- requests ---------------------------------------------------------------------------------
 
 

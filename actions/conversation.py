@@ -121,6 +121,9 @@ class ActionOutOfScope(Action):
         if next(tracker.get_latest_entity_values("care"), None):
             dispatcher.utter_message(response="utter_care_offer")
             return [SlotSet("care_offered", True)]
+        words = words_of(tracker.latest_message)
+        if words and await knowledge.answer_question(dispatcher, tracker, words, unknown_said=False, strict=True):
+            return [SlotSet("care_offered", False)]  # an entry staff added since knows this one
         dispatcher.utter_message(response="utter_out_of_scope")
         return [SlotSet("care_offered", False)]
 

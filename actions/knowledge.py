@@ -54,14 +54,22 @@ UNSURE = "具体以居委会答复为准。"  # after an answer staff have not c
 
 
 async def answer_question(
-    dispatcher: CollectingDispatcher, tracker: Tracker, question: str, *, unknown_said: bool = True
+    dispatcher: CollectingDispatcher,
+    tracker: Tracker,
+    question: str,
+    *,
+    unknown_said: bool = True,
+    strict: bool = False,
 ) -> bool:
     """The knowledge base's answer: the entry (spoken short, details on screen), "A 还是 B？", or
     an honest "还不知道" with a callback offered (unless `unknown_said` is False: then nothing is
     said and False returned); the NLU's policy topic when nothing matched."""
     try:
         found = await app_client.knowledge_answer(
-            question=question[:500], sender_id=tracker.sender_id, channel=tracker.get_latest_input_channel() or ""
+            question=question[:500],
+            sender_id=tracker.sender_id,
+            channel=tracker.get_latest_input_channel() or "",
+            strict=strict,
         )
     except (app_client.AppUnavailable, app_client.Rejected):
         dispatcher.utter_message(response="utter_app_unavailable")

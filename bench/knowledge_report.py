@@ -68,6 +68,8 @@ def evaluate(session: Session, questions: dict[str, Any]) -> dict[str, float]:
     oos = questions["out_of_scope"]
     oos_answered = sum(knowledge_base.decide(knowledge_base.rank(session, q)) == "answered" for q in oos)
     oos_offered = sum(knowledge_base.decide(knowledge_base.rank(session, q)) == "asked_which" for q in oos)
+    # what the NLU takes for out of scope is asked strictly (knowledge_base.STRICT_*)
+    oos_strict = sum(knowledge_base.decide(knowledge_base.rank(session, q), strict=True) == "answered" for q in oos)
     n = len(in_scope)
     return {
         "in_scope": n,
@@ -80,6 +82,7 @@ def evaluate(session: Session, questions: dict[str, Any]) -> dict[str, float]:
         "out_of_scope": len(oos),
         "oos_answered": oos_answered / len(oos),
         "oos_asked_which": oos_offered / len(oos),
+        "oos_strict": oos_strict / len(oos),
     }
 
 

@@ -39,6 +39,10 @@ WEIGHTS = (0.6, 0.25, 0.15)  # nearness: meaning, characters, pinyin
 SURE = 0.5  # the likeliest entry answers when the classifier gives it this much …
 NEAR = 0.5  # … and the question is this near one of its ways of asking; else
 SECOND = 0.08  # "A 还是 B？" when the second is this likely too; else "这个我还不知道"
+# A question the NLU took for out of scope ("哪里可以借老花眼镜") may be one staff added an entry for
+# since: answered only when this sure and near (never offered as "A 还是 B？").
+STRICT_SURE = 0.75
+STRICT_NEAR = 0.6
 STRENGTH = 20.0  # the classifier's inverse regularisation (C)
 # Words that say "I have a question" and nothing about which: left out before comparing.
 _FILLER = re.compile(
@@ -237,8 +241,18 @@ def combined(parts: np.ndarray, weights: tuple[float, float, float] = WEIGHTS) -
     return summed
 
 
-def decide(candidates: list[Candidate], *, sure: float = SURE, near: float = NEAR, second: float = SECOND) -> str:
-    """answered | asked_which | unknown, from the scores alone."""
+def decide(
+    candidates: list[Candidate],
+    *,
+    sure: float = SURE,
+    near: float = NEAR,
+    second: float = SECOND,
+    strict: bool = False,
+) -> str:
+    """answered | asked_which | unknown, from the scores alone. `strict`: for a question the NLU took
+    for something out of scope, only a sure and near entry answers, and none is offered."""
+    if strict:
+        sure, near, second = STRICT_SURE, STRICT_NEAR, 2.0
     if not candidates or candidates[0].near < near:
         return "unknown"
     if candidates[0].score >= sure:
@@ -248,10 +262,12 @@ def decide(candidates: list[Candidate], *, sure: float = SURE, near: float = NEA
     return "unknown"
 
 
-def answer(session: Session, *, question: str, sender_id: str = "", channel: str = "", now: datetime) -> Result:
+def answer(
+    session: Session, *, question: str, sender_id: str = "", channel: str = "", now: datetime, strict: bool = False
+) -> Result:
     """Match a resident's question and keep it (what staff see, and what "most asked" counts)."""
     candidates = rank(session, question)
-    outcome = decide(candidates)
+    outcome = decide(candidates, strict=strict)
     entry = session.get(KnowledgeEntry, candidates[0].entry_id) if outcome == "answered" else None
     kept = KnowledgeQuestion(
         text=question.strip()[:200],

@@ -29,15 +29,19 @@ def test_a_question_gets_the_seeded_entry_it_asks_about_in_other_words(seeded: s
 
 
 def test_sure_close_and_nothing_near_are_told_apart() -> None:
-    def c(*scores: float) -> list[knowledge_base.Candidate]:
-        return [knowledge_base.Candidate(i, f"t{i}", s) for i, s in enumerate(scores)]
+    def c(*pairs: tuple[float, float]) -> list[knowledge_base.Candidate]:
+        return [knowledge_base.Candidate(i, f"t{i}", score, near) for i, (score, near) in enumerate(pairs)]
 
-    assert knowledge_base.decide(c(0.9, 0.5)) == "answered"
-    assert (
-        knowledge_base.decide(c(knowledge_base.SURE, knowledge_base.SURE - knowledge_base.MARGIN / 2)) == "asked_which"
-    )
-    assert knowledge_base.decide(c(knowledge_base.NEAR - 0.01, 0.1)) == "unknown"
+    sure, near, second = knowledge_base.SURE, knowledge_base.NEAR, knowledge_base.SECOND
+    assert knowledge_base.decide(c((sure, near), (0.1, 0.3))) == "answered"
+    assert knowledge_base.decide(c((sure - 0.01, near), (second, 0.3))) == "asked_which"
+    assert knowledge_base.decide(c((sure - 0.01, near), (second / 2, 0.3))) == "unknown"
+    assert knowledge_base.decide(c((0.99, near - 0.01))) == "unknown"  # likely, but near nothing we know
     assert knowledge_base.decide([]) == "unknown"
+    # strict (a question the NLU took for out of scope): only a sure and near one is answered
+    assert knowledge_base.decide(c((sure, near), (0.1, 0.3)), strict=True) == "unknown"
+    assert knowledge_base.decide(c((0.9, 0.7)), strict=True) == "answered"
+    assert knowledge_base.decide(c((0.4, 0.7), (0.3, 0.6)), strict=True) == "unknown"
 
 
 def test_an_entry_staff_add_answers_the_next_question_without_retraining(seeded: sessionmaker[Session]) -> None:

@@ -81,6 +81,7 @@ class QuestionIn(BaseModel):
     question: str = Field(min_length=1, max_length=500)
     sender_id: str = Field(default="", max_length=128)
     channel: str = Field(default="", max_length=32)
+    strict: bool = False  # the NLU took it for out of scope: answer only when sure (knowledge_base.decide)
 
 
 class EntryOut(BaseModel):
@@ -101,7 +102,7 @@ class KnowledgeAnswerOut(BaseModel):
 def knowledge_answer(body: QuestionIn, session: SessionDep, now: NowDep) -> KnowledgeAnswerOut:
     """A resident's question matched against every entry's ways of asking, and kept for staff."""
     result = knowledge_base.answer(
-        session, question=body.question, sender_id=body.sender_id, channel=body.channel, now=now
+        session, question=body.question, sender_id=body.sender_id, channel=body.channel, now=now, strict=body.strict
     )
     entry = result.entry
     return KnowledgeAnswerOut(

@@ -201,7 +201,8 @@ def main() -> None:
         )
         print(
             f"out of scope: answered with an entry {percent(figures['oos_answered'])}, "
-            f"offered two {percent(figures['oos_asked_which'])}"
+            f"offered two {percent(figures['oos_asked_which'])}; asked strictly (as after the NLU's "
+            f"out_of_scope) answered {percent(figures['oos_strict'])}"
         )
         asked = [item["q"] for item in questions["in_scope"]] + list(questions["out_of_scope"])
         p50, p95 = latency(session, asked)

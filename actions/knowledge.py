@@ -72,6 +72,8 @@ async def answer_question(
             strict=strict,
         )
     except (app_client.AppUnavailable, app_client.Rejected):
+        if not unknown_said:
+            return False  # only a second try (an unsure guess, out of scope): the usual answer follows
         dispatcher.utter_message(response="utter_app_unavailable")
         return True
     if found["outcome"] == "answered":

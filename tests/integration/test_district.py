@@ -68,7 +68,7 @@ def test_each_community_keeps_to_its_own_schema(district: tuple[str, Stack, Stac
         assert rows(db, "SELECT count(*) FROM hongqiao.events WHERE sender_id = :s", s=me)[0][0] >= len(TAXI)
         tables = rows(db, "SELECT table_schema FROM information_schema.tables WHERE table_name = 'knowledge_entry'")
         assert sorted(t[0] for t in tables) == ["hanyang", "hongqiao"]  # nothing in public
-        assert rows(db, "SELECT count(*) > 0 FROM hanyang.policy") == [(True,)]  # its own content
+        assert rows(db, "SELECT count(*) > 0 FROM hanyang.knowledge_entry") == [(True,)]  # its own content
         assert rows(db, "SELECT to_regclass('public.events')") == [(None,)]
     finally:
         db.dispose()

@@ -51,6 +51,7 @@ def asking(title: str) -> dict[str, str]:
 
 
 UNSURE = "具体以居委会答复为准。"  # after an answer staff have not confirmed yet (待核实)
+NEITHER = "都不是"  # the last button of "A 还是 B？": the question stays unanswered, a callback offered
 
 
 async def answer_question(
@@ -83,8 +84,9 @@ async def answer_question(
         dispatcher.utter_message(text=spoken, json_message={"details": details} if details else None)
         return True
     if found["outcome"] == "asked_which":
-        first, second = found["choices"][:2]
-        dispatcher.utter_message(text=f"您是想问“{first}”，还是“{second}”？", buttons=[asking(first), asking(second)])
+        choices = found["choices"][:2]
+        which = f"您是想问“{choices[0]}”，还是“{choices[1]}”？" if len(choices) == 2 else f"您是想问“{choices[0]}”吗？"
+        dispatcher.utter_message(text=which, buttons=[asking(title) for title in [*choices, NEITHER]])
         return True
     topic = latest_entity(tracker, "policy_topic")
     if topic:
@@ -92,10 +94,14 @@ async def answer_question(
         return True
     if not unknown_said:
         return False
+    say_unknown(dispatcher)
+    return True
+
+
+def say_unknown(dispatcher: CollectingDispatcher) -> None:
     dispatcher.utter_message(
         response="utter_knowledge_unknown", buttons=[{"title": "请工作人员打电话", "payload": "/human_handoff"}]
     )
-    return True
 
 
 def _known(detail: Any) -> list[str]:
@@ -159,6 +165,9 @@ class ActionPolicyAnswer(Action):
         topic = latest_entity(tracker, "policy_topic")
         if not words and not topic:  # the menu's 政策咨询 (or its 更多): which one?
             await ask_which(dispatcher, tracker, "utter_ask_which_policy", "ask_policy", "policy_topic")
+            return []
+        if words == NEITHER:  # neither of the two offered: the question was kept for staff already
+            say_unknown(dispatcher)
             return []
         await answer_question(dispatcher, tracker, words or topic or "")
         return []

@@ -94,7 +94,7 @@ class EntryOut(BaseModel):
 class KnowledgeAnswerOut(BaseModel):
     outcome: Literal["answered", "asked_which", "unknown"]
     entry: EntryOut | None
-    choices: list[str]  # the nearest titles, best first ("您是想问 A 还是 B？")
+    choices: list[str]  # when asked_which, one or two titles, best first ("您是想问 A 吗？", "A 还是 B？")
     score: float
 
 
@@ -115,7 +115,7 @@ def knowledge_answer(body: QuestionIn, session: SessionDep, now: NowDep) -> Know
         )
         if entry
         else None,
-        choices=[c.title for c in result.candidates[:2]] if result.outcome == "asked_which" else [],
+        choices=[c.title for c in result.choices],
         score=result.candidates[0].score if result.candidates else 0.0,
     )
 

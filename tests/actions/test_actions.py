@@ -94,6 +94,29 @@ async def test_a_question_no_entry_answers_is_said_so_and_kept_for_staff(app: di
     assert rows(app["db"], "SELECT outcome FROM knowledge_question WHERE sender_id = 'mars-1'") == [("unknown",)]
 
 
+async def test_an_unsure_question_is_offered_the_likely_entries_and_neither(app: dict[str, Any]) -> None:
+    # 老年综合津贴 comes in age bands: a question naming no age is not answered with one of them
+    dispatcher = CollectingDispatcher()
+    await ActionPolicyAnswer().run(dispatcher, tracker("老人津贴一个月给多少", "ask_policy", sender_id="unsure-1"), {})
+    (offer,) = dispatcher.messages
+    buttons = offer["buttons"]
+    assert offer["text"].startswith("您是想问“") and 2 <= len(buttons) <= 3
+    titles = [json.loads(b["payload"].removeprefix("/ask_policy"))["answer"] for b in buttons]
+    assert titles[-1] == "都不是" and [b["title"] for b in buttons] == titles
+    known = {title for (title,) in rows(app["db"], "SELECT title FROM knowledge_entry")}
+    assert set(titles[:-1]) <= known and all("津贴" in t for t in titles[:-1])
+    assert rows(app["db"], "SELECT outcome FROM knowledge_question WHERE sender_id = 'unsure-1'") == [("asked_which",)]
+    # 都不是: said so, a callback offered, and nothing more asked of the knowledge base
+    neither = CollectingDispatcher()
+    await ActionPolicyAnswer().run(
+        neither, tracker(buttons[-1]["payload"], "ask_policy", {"answer": "都不是"}, sender_id="unsure-1"), {}
+    )
+    assert responses(neither) == ["utter_knowledge_unknown"] and neither.messages[0]["buttons"][0]["payload"] == (
+        "/human_handoff"
+    )
+    assert len(rows(app["db"], "SELECT id FROM knowledge_question WHERE sender_id = 'unsure-1'")) == 1
+
+
 async def test_unknown_facility_gets_the_list_of_known_ones(app: dict[str, Any]) -> None:
     dispatcher = CollectingDispatcher()
     events = await ActionServiceHours().run(

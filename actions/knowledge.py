@@ -64,7 +64,9 @@ async def answer_question(
 ) -> bool:
     """The knowledge base's answer: the entry (spoken short, details on screen), "A 还是 B？", or
     an honest "还不知道" with a callback offered (unless `unknown_said` is False: then nothing is
-    said and False returned); the NLU's policy topic when nothing matched."""
+    said and False returned). The knowledge base is the judge: a policy topic the NLU named in a
+    question it did not match is only offered ("您是想问……吗？"), never answered, and not at all
+    when asked strictly."""
     try:
         found = await app_client.knowledge_answer(
             question=question[:500],
@@ -89,12 +91,20 @@ async def answer_question(
         dispatcher.utter_message(text=which, buttons=[asking(title) for title in [*choices, NEITHER]])
         return True
     topic = latest_entity(tracker, "policy_topic")
-    if topic:
-        await answer_policy(dispatcher, topic)
+    if topic and not strict and await offer_topic(dispatcher, topic):
         return True
     if not unknown_said:
         return False
     say_unknown(dispatcher)
+    return True
+
+
+async def offer_topic(dispatcher: CollectingDispatcher, topic: str) -> bool:
+    try:
+        title = (await app_client.policy(topic))["title"]
+    except (app_client.NotFound, app_client.AppUnavailable, app_client.Rejected):
+        return False
+    dispatcher.utter_message(text=f"您是想问“{title}”吗？", buttons=[asking(title), asking(NEITHER)])
     return True
 
 
@@ -169,7 +179,9 @@ class ActionPolicyAnswer(Action):
         if words == NEITHER:  # neither of the two offered: the question was kept for staff already
             say_unknown(dispatcher)
             return []
-        await answer_question(dispatcher, tracker, words or topic or "")
+        if not words and topic:  # a touch naming a topic
+            return await answer_policy(dispatcher, topic)
+        await answer_question(dispatcher, tracker, words)
         return []
 
 

@@ -63,7 +63,7 @@ async def test_a_facility_tile_gets_today_s_hours(app: dict[str, Any]) -> None:
 
 async def test_policy_tiles_are_the_most_asked_entries_each_asked_by_its_title(app: dict[str, Any]) -> None:
     for _ in range(3):
-        asked = tracker("阿拉屋里厢来了电话讲医保卡冻结了，要我转账", "ask_policy")
+        asked = tracker("阿拉敬老卡寻不着了，哪能补", "ask_policy")
         await ActionPolicyAnswer().run(CollectingDispatcher(), asked, {})
     (asked_most,) = rows(
         app["db"],
@@ -95,16 +95,16 @@ async def test_a_question_no_entry_answers_is_said_so_and_kept_for_staff(app: di
 
 
 async def test_an_unsure_question_is_offered_the_likely_entries_and_neither(app: dict[str, Any]) -> None:
-    # 老年综合津贴 comes in age bands: a question naming no age is not answered with one of them
+    # several entries are about a 补贴: a question naming none of them is not answered with one
     dispatcher = CollectingDispatcher()
-    await ActionPolicyAnswer().run(dispatcher, tracker("老人津贴一个月给多少", "ask_policy", sender_id="unsure-1"), {})
+    await ActionPolicyAnswer().run(dispatcher, tracker("补贴怎么申请", "ask_policy", sender_id="unsure-1"), {})
     (offer,) = dispatcher.messages
     buttons = offer["buttons"]
     assert offer["text"].startswith("您是想问“") and 2 <= len(buttons) <= 3
     titles = [json.loads(b["payload"].removeprefix("/ask_policy"))["answer"] for b in buttons]
     assert titles[-1] == "都不是" and [b["title"] for b in buttons] == titles
     known = {title for (title,) in rows(app["db"], "SELECT title FROM knowledge_entry")}
-    assert set(titles[:-1]) <= known and all("津贴" in t for t in titles[:-1])
+    assert set(titles[:-1]) <= known and all("补贴" in t or "津贴" in t for t in titles[:-1])
     assert rows(app["db"], "SELECT outcome FROM knowledge_question WHERE sender_id = 'unsure-1'") == [("asked_which",)]
     # 都不是: said so, a callback offered, and nothing more asked of the knowledge base
     neither = CollectingDispatcher()
@@ -115,6 +115,25 @@ async def test_an_unsure_question_is_offered_the_likely_entries_and_neither(app:
         "/human_handoff"
     )
     assert len(rows(app["db"], "SELECT id FROM knowledge_question WHERE sender_id = 'unsure-1'")) == 1
+
+
+async def test_a_topic_the_nlu_named_in_a_question_nothing_matched_is_offered_not_answered(
+    app: dict[str, Any],
+) -> None:
+    (title,) = rows(app["db"], "SELECT title FROM knowledge_entry WHERE topic = '垃圾分类'")[0]
+    dispatcher = CollectingDispatcher()
+    await ActionPolicyAnswer().run(
+        dispatcher, tracker("火星上能种土豆吗", "ask_policy", {"policy_topic": "垃圾分类"}), {}
+    )
+    (offer,) = dispatcher.messages
+    assert offer["text"] == f"您是想问“{title}”吗？"
+    assert [b["title"] for b in offer["buttons"]] == [title, "都不是"]
+    # taken for out of scope by the NLU: asked strictly, nothing offered, the usual answer
+    strictly = CollectingDispatcher()
+    await ActionOutOfScope().run(
+        strictly, tracker("火星上能种土豆吗", "out_of_scope", {"policy_topic": "垃圾分类"}), {}
+    )
+    assert responses(strictly) == ["utter_out_of_scope"]
 
 
 async def test_unknown_facility_gets_the_list_of_known_ones(app: dict[str, Any]) -> None:

@@ -27,6 +27,7 @@ class HoursOut(BaseModel):
 
 class PolicyOut(BaseModel):
     topic: str
+    title: str  # its entry's: what "您是想问……吗？" offers, and the question its button asks
     answer: str
     needs_confirmation: bool
 
@@ -74,7 +75,7 @@ def policy(topic: str, session: SessionDep) -> PolicyOut:
             status_code=404,
             detail={"message": f"没有“{topic}”的政策解答", "known": knowledge.policy_topics(session)},
         )
-    return PolicyOut(topic=topic, answer=row.spoken, needs_confirmation=row.needs_confirmation)
+    return PolicyOut(topic=topic, title=row.title, answer=row.spoken, needs_confirmation=row.needs_confirmation)
 
 
 class QuestionIn(BaseModel):

@@ -4,7 +4,7 @@ Each entry has a title and several ways residents ask it. A question is matched 
 - which entry: a linear classifier (logistic regression) over the same features the NLU uses —
   sentence semantics from the pre-trained encoder (nlu/encoder.py), character 1–3-grams, and
   toneless pinyin 1–2-grams, which survive a recogniser's same-sound characters — fitted on every
-  entry's title and ways of asking (a second or two; again whenever staff change them), and on
+  entry's title and ways of asking (seconds; again whenever staff change them), and on
   questions none of them answers as one more class, "none of ours" (content/knowledge_negatives.yml
   and the NLU's out_of_scope examples), which takes its share of a near-miss's likelihood;
 - how near: the question's best similarity to one of that entry's ways of asking (meaning,

@@ -4,9 +4,7 @@ Each entry has a title and several ways residents ask it. A question is matched 
 - which entry: a linear classifier (logistic regression) over the same features the NLU uses —
   sentence semantics from the pre-trained encoder (nlu/encoder.py), character 1–3-grams, and
   toneless pinyin 1–2-grams, which survive a recogniser's same-sound characters — fitted on every
-  entry's title and ways of asking (seconds; again whenever staff change them), and on
-  questions none of them answers as one more class, "none of ours" (content/knowledge_negatives.yml
-  and the NLU's out_of_scope examples), which takes its share of a near-miss's likelihood;
+  entry's title and ways of asking (a second or two; again whenever staff change them);
 - how near: the question's best similarity to one of that entry's ways of asking (meaning,
   characters, pinyin), so a question about nothing we know is not forced onto the likeliest entry.
 Sure and near → the answer; unsure between two → "您是想问 A 还是 B？"; nothing near → an honest
@@ -21,13 +19,10 @@ import re
 import threading
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from functools import cache
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 import scipy.sparse
-import yaml
 from rapidfuzz import fuzz, process
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
@@ -38,24 +33,17 @@ from bot.models import KnowledgeAsk, KnowledgeEntry, KnowledgeQuestion
 from nlu.encoder import encode
 from nlu.text import normal, syllables
 
-# Chosen by cross-validation over the seeded ways of asking and the questions none of them answers
-# (bench/knowledge_report.py --tune); never on the test questions.
+# Chosen by cross-validation over the seeded ways of asking, with the NLU's out_of_scope examples
+# as questions no entry answers (bench/knowledge_report.py --tune); never on the test questions.
 WEIGHTS = (0.6, 0.25, 0.15)  # nearness: meaning, characters, pinyin
 SURE = 0.5  # the likeliest entry answers when the classifier gives it this much …
-NEAR = 0.4  # … and the question is this near one of its ways of asking; else
-OFFER = 0.2  # unsure, but this likely: "您是想问 A 吗？" (with 都不是) …
-SECOND = 0.08  # … or "A 还是 B？" when the second is this likely too; else "这个我还不知道"
+NEAR = 0.5  # … and the question is this near one of its ways of asking; else
+SECOND = 0.08  # "A 还是 B？" when the second is this likely too; else "这个我还不知道"
 # A question the NLU took for out of scope ("哪里可以借老花眼镜") may be one staff added an entry for
 # since: answered only when this sure and near (never offered as "A 还是 B？").
-STRICT_SURE = 0.7
-STRICT_NEAR = 0.5
+STRICT_SURE = 0.75
+STRICT_NEAR = 0.6
 STRENGTH = 20.0  # the classifier's inverse regularisation (C)
-NONE = -1  # the classifier's label for "none of ours"
-ROOT = Path(__file__).resolve().parents[2]
-NEGATIVES = (ROOT / "content" / "knowledge_negatives.yml", ROOT / "nlu_data" / "nlu" / "out_of_scope.yml")
-# A question staff have since made a way of asking an entry is no longer "none of ours": left out
-# when it is this like (characters, 0–100) one of the ways of asking.
-LIKE_AN_ASK = 85
 # Words that say "I have a question" and nothing about which: left out before comparing.
 _FILLER = re.compile(
     r"请问|问一下|问下|我想问|想问问|想问|我问|打听一下|麻烦|你好|您好|侬好|帮我|告诉我|一下|吗|呀|啊|呢|伐|哦|吧"
@@ -80,7 +68,7 @@ class Result:
     candidates: list[Candidate]  # best first
     entry: KnowledgeEntry | None = None
     question_id: int | None = None
-    choices: list[Candidate] = field(default_factory=list)  # offered when asked_which: one or two
+    choices: list[Candidate] = field(default_factory=list)  # offered when asked_which
 
 
 @dataclass
@@ -92,7 +80,6 @@ class _Index:
     pinyin: list[str]
     vectors: np.ndarray  # unit rows
     exact: dict[str, int] = field(default_factory=dict)  # a title or way of asking, word for word
-    negatives: list[str] = field(default_factory=list)  # questions none of them answers, normalised
     chars: TfidfVectorizer | None = None
     sounds: TfidfVectorizer | None = None
     model: LogisticRegression | None = None
@@ -135,27 +122,6 @@ def _signature(session: Session) -> tuple[Any, ...]:
     return (str(bind.engine.url), *entries, *asks)
 
 
-@cache
-def seeded_negatives() -> tuple[str, ...]:
-    """The questions no entry answers: ours, and the NLU's out_of_scope examples (Rasa's YAML, one
-    "- " line each)."""
-    ours = yaml.safe_load(NEGATIVES[0].read_text(encoding="utf-8")) or {}
-    said = [q for group in ours.values() for q in group]
-    for block in (yaml.safe_load(NEGATIVES[1].read_text(encoding="utf-8")) or {}).get("nlu", []):
-        if block.get("intent") == "out_of_scope":
-            said += [line.strip()[2:] for line in block["examples"].splitlines() if line.strip().startswith("- ")]
-    return tuple(dict.fromkeys(core(q) for q in said if core(q)))
-
-
-def unlike_asks(negatives: tuple[str, ...] | list[str], texts: list[str]) -> list[str]:
-    asked = set(texts)
-    return [
-        q
-        for q in negatives
-        if q not in asked and process.extractOne(q, texts, scorer=fuzz.ratio, score_cutoff=LIKE_AN_ASK) is None
-    ]
-
-
 def features(built: _Index, texts: list[str]) -> scipy.sparse.csr_matrix:
     assert built.chars is not None and built.sounds is not None
     return scipy.sparse.hstack(
@@ -167,14 +133,12 @@ def features(built: _Index, texts: list[str]) -> scipy.sparse.csr_matrix:
     ).tocsr()
 
 
-def fit(built: _Index, rows: list[int] | None = None, negatives: list[str] | None = None) -> LogisticRegression | None:
-    """The classifier over the ways of asking (`rows` of them: all by default) and the questions
-    none of them answers (the index's by default; the bench leaves some of each out). None when
-    there is nothing to tell apart."""
+def fit(built: _Index, rows: list[int] | None = None) -> LogisticRegression | None:
+    """The classifier over the ways of asking (`rows` of them: all by default; the bench leaves
+    some out). None when there is fewer than two entries to tell apart."""
     rows = list(range(len(built.texts))) if rows is None else rows
-    negatives = built.negatives if negatives is None else negatives
-    texts = [built.texts[i] for i in rows] + negatives
-    labels = [built.entry_of[i] for i in rows] + [NONE] * len(negatives)
+    texts = [built.texts[i] for i in rows]
+    labels = [built.entry_of[i] for i in rows]
     if len(set(labels)) < 2:
         return None
     built.chars = TfidfVectorizer(analyzer="char", ngram_range=(1, 3), sublinear_tf=True).fit(texts)
@@ -210,7 +174,6 @@ def index(session: Session) -> _Index:
             pinyin=[spelled(t) for t in texts],
             vectors=_unit(texts),
             exact=exact,
-            negatives=unlike_asks(seeded_negatives(), texts) if texts else [],
         )
         built.model = fit(built)
         _index = built
@@ -256,12 +219,11 @@ def ranked(
     for row, (entry_id, score) in enumerate(zip(built.entry_of, nearness.tolist(), strict=True)):
         if row not in without and score > near.get(entry_id, -1.0):
             near[entry_id] = score
-    if model is None:  # nothing to tell apart: nearness is all there is
+    if model is None:  # one entry only: nearness is all there is
         likely = {entry_id: 1.0 for entry_id in near}
     else:
         probabilities = model.predict_proba(features(built, [core(question)]))[0]
         likely = dict(zip(model.classes_.tolist(), probabilities.tolist(), strict=True))
-        likely.pop(NONE, None)
     best = sorted(likely, key=lambda e: likely[e], reverse=True)[:limit]
     return [Candidate(e, built.titles[e], round(likely[e], 4), round(near.get(e, 0.0), 4)) for e in best]
 
@@ -285,19 +247,18 @@ def decide(
     *,
     sure: float = SURE,
     near: float = NEAR,
-    offer: float = OFFER,
     second: float = SECOND,
     strict: bool = False,
 ) -> str:
     """answered | asked_which | unknown, from the scores alone. `strict`: for a question the NLU took
     for something out of scope, only a sure and near entry answers, and none is offered."""
     if strict:
-        sure, near, offer, second = STRICT_SURE, STRICT_NEAR, 2.0, 2.0
+        sure, near, second = STRICT_SURE, STRICT_NEAR, 2.0
     if not candidates or candidates[0].near < near:
         return "unknown"
     if candidates[0].score >= sure:
         return "answered"
-    if candidates[0].score >= offer or (len(candidates) > 1 and candidates[1].score >= second):
+    if len(candidates) > 1 and candidates[1].score >= second:
         return "asked_which"
     return "unknown"
 

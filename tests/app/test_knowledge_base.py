@@ -32,14 +32,10 @@ def test_sure_close_and_nothing_near_are_told_apart() -> None:
     def c(*pairs: tuple[float, float]) -> list[knowledge_base.Candidate]:
         return [knowledge_base.Candidate(i, f"t{i}", score, near) for i, (score, near) in enumerate(pairs)]
 
-    sure, near, offer, second = knowledge_base.SURE, knowledge_base.NEAR, knowledge_base.OFFER, knowledge_base.SECOND
+    sure, near, second = knowledge_base.SURE, knowledge_base.NEAR, knowledge_base.SECOND
     assert knowledge_base.decide(c((sure, near), (0.1, 0.3))) == "answered"
-    # unsure: the likeliest offered alone ("您是想问 A 吗？"), or with the next when it is likely too
-    alone = c((offer, near), (second / 2, 0.3))
-    assert knowledge_base.decide(alone) == "asked_which" and knowledge_base.offered(alone) == alone[:1]
-    pair = c((offer - 0.01, near), (second, 0.3), (second, 0.3))
-    assert knowledge_base.decide(pair) == "asked_which" and knowledge_base.offered(pair) == pair[:2]
-    assert knowledge_base.decide(c((offer - 0.01, near), (second / 2, 0.3))) == "unknown"
+    assert knowledge_base.decide(c((sure - 0.01, near), (second, 0.3))) == "asked_which"
+    assert knowledge_base.decide(c((sure - 0.01, near), (second / 2, 0.3))) == "unknown"
     assert knowledge_base.decide(c((0.99, near - 0.01))) == "unknown"  # likely, but near nothing we know
     assert knowledge_base.decide([]) == "unknown"
     # strict (a question the NLU took for out of scope): only a sure and near one is answered
@@ -57,21 +53,6 @@ def test_an_entry_staff_add_answers_the_next_question_without_retraining(seeded:
         assert after.outcome == "answered" and after.entry is not None and after.entry.title == "测试宠物补贴"
         kept = session.scalars(select(KnowledgeQuestion).order_by(KnowledgeQuestion.id)).all()[-2:]
         assert [q.outcome for q in kept][-1] == "answered" and kept[-1].entry_id == after.entry.id
-
-
-def test_a_question_like_one_no_entry_answers_is_answered_once_staff_make_it_a_way_of_asking(
-    seeded: sessionmaker[Session],
-) -> None:
-    # "none of ours" (content/knowledge_negatives.yml) holds "敬老卡的密码忘记了怎么办"
-    assert "敬老卡的密码忘记了怎么办" in knowledge_base.seeded_negatives()
-    with seeded() as session:
-        before = knowledge_base.answer(session, question="敬老卡密码忘记了怎么办", now=NOW)
-        assert before.outcome != "answered"
-        add(session, "测试敬老卡密码", "带身份证到受理中心重置。", "敬老卡密码忘了怎么办")
-        built = knowledge_base.index(session)
-        assert "敬老卡的密码忘记了怎么办" not in built.negatives  # as like as a way of asking now
-        after = knowledge_base.answer(session, question="敬老卡密码忘记了怎么办", now=NOW)
-        assert after.outcome == "answered" and after.entry is not None and after.entry.title == "测试敬老卡密码"
 
 
 def test_the_answer_api_gives_the_entry_with_its_details_and_keeps_the_question(

@@ -86,9 +86,7 @@ async def answer_question(
         dispatcher.utter_message(text=spoken, json_message={"details": details} if details else None)
         return True
     if found["outcome"] == "asked_which":
-        choices = found["choices"][:2]
-        which = f"您是想问“{choices[0]}”，还是“{choices[1]}”？" if len(choices) == 2 else f"您是想问“{choices[0]}”吗？"
-        dispatcher.utter_message(text=which, buttons=[asking(title) for title in [*choices, NEITHER]])
+        offer(dispatcher, found["choices"][:2])
         return True
     topic = latest_entity(tracker, "policy_topic")
     if topic and not strict and await offer_topic(dispatcher, topic):
@@ -104,8 +102,17 @@ async def offer_topic(dispatcher: CollectingDispatcher, topic: str) -> bool:
         title = (await app_client.policy(topic))["title"]
     except (app_client.NotFound, app_client.AppUnavailable, app_client.Rejected):
         return False
-    dispatcher.utter_message(text=f"您是想问“{title}”吗？", buttons=[asking(title), asking(NEITHER)])
+    offer(dispatcher, [title])
     return True
+
+
+def offer(dispatcher: CollectingDispatcher, titles: list[str]) -> None:
+    """ "您是想问“A”吗？" or "您是想问“A”，还是“B”？", each a button, and 都不是."""
+    which = "”，还是“".join(titles)
+    dispatcher.utter_message(
+        text=f"您是想问“{which}”{'？' if len(titles) > 1 else '吗？'}",
+        buttons=[asking(title) for title in [*titles, NEITHER]],
+    )
 
 
 def say_unknown(dispatcher: CollectingDispatcher) -> None:

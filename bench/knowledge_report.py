@@ -52,7 +52,7 @@ def percent(x: float) -> str:
 
 
 def evaluate(session: Session, questions: dict[str, Any]) -> dict[str, float]:
-    top1 = top3 = answered_right = answered_wrong = asked = unknown = 0
+    top1 = top3 = answered_right = answered_wrong = asked = asked_right = unknown = 0
     in_scope = questions["in_scope"]
     for item in in_scope:
         ranked = knowledge_base.rank(session, item["q"])
@@ -64,6 +64,7 @@ def evaluate(session: Session, questions: dict[str, Any]) -> dict[str, float]:
             answered_right += titles[0] == item["title"]
             answered_wrong += titles[0] != item["title"]
         asked += outcome == "asked_which"
+        asked_right += outcome == "asked_which" and item["title"] in [c.title for c in knowledge_base.offered(ranked)]
         unknown += outcome == "unknown"
     oos = questions["out_of_scope"]
     oos_answered = sum(knowledge_base.decide(knowledge_base.rank(session, q)) == "answered" for q in oos)
@@ -78,6 +79,7 @@ def evaluate(session: Session, questions: dict[str, Any]) -> dict[str, float]:
         "answered_right": answered_right / n,
         "answered_wrong": answered_wrong / n,
         "asked_which": asked / n,
+        "asked_right": asked_right / n,
         "unknown": unknown / n,
         "out_of_scope": len(oos),
         "oos_answered": oos_answered / len(oos),
@@ -113,51 +115,60 @@ def grow_to(session: Session, count: int) -> None:
 
 
 def tune(session: Session) -> None:
-    """Five-fold cross-validation over the seeded ways of asking (the titles always kept), and the
-    NLU's out_of_scope examples as questions no entry answers: the thresholds in knowledge_base.py."""
+    """Five-fold cross-validation over the seeded ways of asking (the titles always kept) and the
+    questions no entry answers (knowledge_base.negatives()): the thresholds in knowledge_base.py."""
     built = knowledge_base.index(session)
-    negatives = [
-        line.strip()[2:].strip()
-        for line in (ROOT / "nlu_data" / "nlu" / "out_of_scope.yml").read_text(encoding="utf-8").splitlines()
-        if line.strip().startswith("- ") and not line.strip().startswith("- intent")
-    ]
     titles = {knowledge_base.core(t) for t in built.titles.values()}
     asks = [i for i, t in enumerate(built.texts) if t not in titles]
+    unanswerable = knowledge_base.negatives()
     rng = np.random.default_rng(0)
     folds = np.array_split(rng.permutation(asks), 5)
+    outside_folds = np.array_split(rng.permutation(len(unanswerable)), 5)
     inside: list[tuple[int, list[knowledge_base.Candidate]]] = []
     outside: list[list[knowledge_base.Candidate]] = []
-    for fold in folds:
+    for fold, outside_fold in zip(folds, outside_folds, strict=True):
         held = frozenset(int(i) for i in fold)
-        model = knowledge_base.fit(built, [i for i in range(len(built.texts)) if i not in held])
+        held_out = {int(i) for i in outside_fold}
+        kept = tuple(q for i, q in enumerate(unanswerable) if i not in held_out)
+        model = knowledge_base.fit(built, [i for i in range(len(built.texts)) if i not in held], kept)
         for i in sorted(held):
             found = knowledge_base.ranked(built, built.texts[i], model=model, without=held)
             inside.append((built.entry_of[i], found))
-        outside += [knowledge_base.ranked(built, q, model=model, without=held) for q in negatives[:80]]
+        outside += [knowledge_base.ranked(built, unanswerable[i], model=model, without=held) for i in sorted(held_out)]
     knowledge_base.fit(built)  # as it was
     top1 = np.mean([found[0].entry_id == want for want, found in inside])
     top3 = np.mean([want in [c.entry_id for c in found] for want, found in inside])
-    print(f"tuning: {len(inside)} ways of asking, five folds; {len(outside)} out-of-scope questions")
+    print(f"tuning: {len(inside)} ways of asking, {len(outside)} questions no entry answers, five folds")
     print(f"cross-validated top-1 {percent(top1)}, top-3 {percent(top3)}")
     rows = []
-    for sure, near, second in product((0.2, 0.25, 0.3, 0.35, 0.4, 0.5), (0.45, 0.5, 0.55, 0.6), (0.08, 0.12, 0.2)):
+    grid = product(
+        (0.4, 0.5, 0.6), (0.2, 0.3, 0.4, 0.5), (0.03, 0.05, 0.1, 0.15, 0.2, 0.3, 2.0), (0.03, 0.05, 0.08, 0.12)
+    )
+    for sure, near, offer, second in grid:
 
-        def outcome(found: list[knowledge_base.Candidate], s: float = sure, n: float = near, t: float = second) -> str:
-            return knowledge_base.decide(found, sure=s, near=n, second=t)
+        def outcome(
+            found: list[knowledge_base.Candidate], s: float = sure, n: float = near, o: float = offer, t: float = second
+        ) -> str:
+            return knowledge_base.decide(found, sure=s, near=n, offer=o, second=t)
+
+        def offers(found: list[knowledge_base.Candidate], t: float = second) -> list[int]:
+            return [c.entry_id for c in knowledge_base.offered(found, second=t)]
 
         right = np.mean([outcome(f) == "answered" and f[0].entry_id == w for w, f in inside])
         wrong = np.mean([outcome(f) == "answered" and f[0].entry_id != w for w, f in inside])
-        offered = np.mean([outcome(f) == "asked_which" and w in [c.entry_id for c in f[:2]] for w, f in inside])
+        offered = np.mean([outcome(f) == "asked_which" and w in offers(f) for w, f in inside])
         oos = np.mean([outcome(f) == "answered" for f in outside])
-        rows.append((sure, near, second, right, wrong, offered, oos))
-    # the rule the constants follow: out-of-scope answered at most 3%, then the most questions
-    # answered right or offered with the right one of two, a wrong answer counting twice against
-    print("sure  near second  answered-right  answered-wrong  offered-right-pair  oos-answered")
-    best = sorted(rows, key=lambda r: (r[6] > 0.03, -(r[3] + r[5] - 2 * r[4])))
-    for sure, near, second, right, wrong, offered, oos in best[:12]:
+        oos_offered = np.mean([outcome(f) == "asked_which" for f in outside])
+        rows.append((sure, near, offer, second, right, wrong, offered, oos, oos_offered))
+    # the rule the constants follow: questions no entry answers answered at most 2% and offered
+    # at most 12%, then the most answered right, an offer with the right one counting half, a
+    # wrong answer twice against; of equals, the one asking the question to be nearer
+    print("sure  near offer second  answered-right  answered-wrong  offered-right  oos-answered  oos-offered")
+    best = sorted(rows, key=lambda r: (r[7] > 0.02 or r[8] > 0.12, -round(r[4] + 0.5 * r[6] - 2 * r[5], 4), -r[1]))
+    for sure, near, offer, second, right, wrong, offered, oos, oos_offered in best[:12]:
         print(
-            f"{sure:.2f}  {near:.2f}  {second:.2f}  {percent(right):>14} {percent(wrong):>15} {percent(offered):>19}"
-            f" {percent(oos):>13}"
+            f"{sure:.2f}  {near:.2f}  {offer:.2f}  {second:.2f}  {percent(right):>14} {percent(wrong):>15}"
+            f" {percent(offered):>14} {percent(oos):>13} {percent(oos_offered):>12}"
         )
 
 
@@ -196,18 +207,22 @@ def main() -> None:
         print(f"top-1 {percent(figures['top1'])}   top-3 {percent(figures['top3'])}")
         print(
             f"in scope: answered right {percent(figures['answered_right'])}, answered wrong "
-            f"{percent(figures['answered_wrong'])}, 'A 还是 B？' {percent(figures['asked_which'])}, "
+            f"{percent(figures['answered_wrong'])}, offered ('您是想问…？') {percent(figures['asked_which'])} "
+            f"(the right one among them {percent(figures['asked_right'])}), "
             f"'还不知道' {percent(figures['unknown'])}"
         )
         print(
             f"out of scope: answered with an entry {percent(figures['oos_answered'])}, "
-            f"offered two {percent(figures['oos_asked_which'])}; asked strictly (as after the NLU's "
+            f"offered {percent(figures['oos_asked_which'])}; asked strictly (as after the NLU's "
             f"out_of_scope) answered {percent(figures['oos_strict'])}"
         )
         asked = [item["q"] for item in questions["in_scope"]] + list(questions["out_of_scope"])
         p50, p95 = latency(session, asked)
         print(f"match latency, {entries} entries: p50 {p50:.1f} ms, p95 {p95:.1f} ms")
         grow_to(session, 1000)
+        start = time.perf_counter()
+        knowledge_base.index(session, wait=True)
+        print(f"refit with 1000 entries: {time.perf_counter() - start:.0f} s")
         p50, p95 = latency(session, asked)
         print(f"match latency, {session.query(KnowledgeEntry).count()} entries: p50 {p50:.1f} ms, p95 {p95:.1f} ms")
         if args.rest:

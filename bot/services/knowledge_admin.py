@@ -149,9 +149,9 @@ def _keep(
     session.add(ContentChange(kind="knowledge", name=entry.title[:64], before=before, after=after, actor=actor))
     audit.record(session, actor=actor, action=action, kind="knowledge", object_id=str(entry.id), detail=detail)
     session.commit()
-    # The matcher's index, rebuilt now (its classifier refitted: seconds): staff wait for it on
-    # their save, not the next resident on a question (the action server gives the app 5 s).
-    knowledge_base.index(session)
+    # The matcher's index, rebuilt now when titles or ways of asking changed (its classifier
+    # refitted: seconds): staff wait for it on their save, so the next resident's question meets it.
+    knowledge_base.index(session, wait=True)
 
 
 def get_entry(session: Session, entry_id: int) -> KnowledgeEntry | None:

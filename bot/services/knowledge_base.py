@@ -4,10 +4,12 @@ Each entry has a title and several ways residents ask it. A question is matched 
 - which entry: a linear classifier (logistic regression) over the same features the NLU uses —
   sentence semantics from the pre-trained encoder (nlu/encoder.py), character 1–3-grams, and
   toneless pinyin 1–2-grams, which survive a recogniser's same-sound characters — fitted on every
-  entry's title and ways of asking (a second or two; again whenever staff change them);
+  entry's title and ways of asking, and on questions no entry answers as a class of their own
+  (seconds; again whenever staff change a title or a way of asking, see index());
 - how near: the question's best similarity to one of that entry's ways of asking (meaning,
   characters, pinyin), so a question about nothing we know is not forced onto the likeliest entry.
-Sure and near → the answer; unsure between two → "您是想问 A 还是 B？"; nothing near → an honest
+Sure and near → the answer; likely → "您是想问 A 吗？" or, unsure between two, "A 还是 B？" with
+都不是; nothing near → an honest
 "这个我还不知道", and the question is kept for staff (KnowledgeQuestion), who can turn it into a new
 entry or another way of asking an old one — and the next resident is answered, without retraining
 the dialogue engine. Chosen against plain best-similarity by cross-validation over the seeded ways
@@ -17,33 +19,49 @@ of asking (bench/knowledge_report.py --tune); the independent test questions onl
 import logging
 import re
 import threading
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
+from functools import cache
 from typing import Any
 
 import numpy as np
 import scipy.sparse
+import yaml
 from rapidfuzz import fuzz, process
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
+from bot.config import PROJECT_ROOT
 from bot.models import KnowledgeAsk, KnowledgeEntry, KnowledgeQuestion
 from nlu.encoder import encode
 from nlu.text import normal, syllables
 
-# Chosen by cross-validation over the seeded ways of asking, with the NLU's out_of_scope examples
-# as questions no entry answers (bench/knowledge_report.py --tune); never on the test questions.
+# Chosen by cross-validation over the seeded ways of asking and the questions no entry answers
+# (bench/knowledge_report.py --tune); never on the test questions.
 WEIGHTS = (0.6, 0.25, 0.15)  # nearness: meaning, characters, pinyin
-SURE = 0.5  # the likeliest entry answers when the classifier gives it this much …
-NEAR = 0.5  # … and the question is this near one of its ways of asking; else
-SECOND = 0.08  # "A 还是 B？" when the second is this likely too; else "这个我还不知道"
+SURE = 0.6  # the likeliest entry answers when the classifier gives it this much …
+NEAR = 0.3  # … and the question is this near one of its ways of asking; else
+OFFER = 0.05  # "您是想问 A 吗？" when it is this likely, or
+SECOND = 0.03  # "A 还是 B？" when the second is this likely too; else "这个我还不知道"
 # A question the NLU took for out of scope ("哪里可以借老花眼镜") may be one staff added an entry for
-# since: answered only when this sure and near (never offered as "A 还是 B？").
-STRICT_SURE = 0.75
-STRICT_NEAR = 0.6
+# since: answered only when this sure and near (never offered).
+STRICT_SURE = 0.7
+STRICT_NEAR = 0.5
 STRENGTH = 20.0  # the classifier's inverse regularisation (C)
+TOLERANCE = 1e-3  # when its fit stops: ten times the default, half the time, as good (--tune)
+# Questions no entry answers, a class of their own ("none of ours", NONE) beside the entries, so a
+# question sharing words with an entry ("敬老卡的密码忘记了怎么办") is not taken for it: an independent
+# writer's near-misses and other questions, and the NLU's out_of_scope examples. One within this
+# similarity of a way of asking is dropped (a way staff added wins over a negative).
+NEGATIVES = (
+    PROJECT_ROOT / "content" / "knowledge_negatives.yml",
+    PROJECT_ROOT / "nlu_data" / "nlu" / "out_of_scope.yml",
+)
+NONE = -1
+OVERLAP = 85
+STAFF_WAIT = 30.0  # seconds a save waits for the refit (112 entries: a few; 1,000: minutes)
 # Words that say "I have a question" and nothing about which: left out before comparing.
 _FILLER = re.compile(
     r"请问|问一下|问下|我想问|想问问|想问|我问|打听一下|麻烦|你好|您好|侬好|帮我|告诉我|一下|吗|呀|啊|呢|伐|哦|吧"
@@ -86,8 +104,13 @@ class _Index:
 
 
 logger = logging.getLogger(__name__)
-_lock = threading.Lock()
+_lock = threading.Lock()  # guards the globals below, never held over a fit
+_fitting = threading.Lock()
 _index: _Index | None = None
+_meanwhile: _Index | None = None  # what answers while a refit runs in the background
+_refit: threading.Thread | None = None  # that refit
+_generation = 0  # builds begun, each from rows read after the one before
+_installed = 0  # the build the index is from
 _vectors: dict[str, np.ndarray] = {}  # sentence → unit vector, kept across rebuilds
 
 
@@ -133,51 +156,140 @@ def features(built: _Index, texts: list[str]) -> scipy.sparse.csr_matrix:
     ).tocsr()
 
 
-def fit(built: _Index, rows: list[int] | None = None) -> LogisticRegression | None:
+@cache
+def negatives() -> tuple[str, ...]:
+    """The questions no entry answers (NEGATIVES), normalised as questions are."""
+    said: list[str] = []
+    for path in NEGATIVES:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        if "nlu" in data:  # Rasa's training data: the out_of_scope intent's examples
+            for block in data["nlu"]:
+                if block.get("intent") == "out_of_scope":
+                    said += [line[2:] for line in block["examples"].splitlines() if line.startswith("- ")]
+        else:
+            said += [text for group in data.values() for text in group]
+    return tuple(dict.fromkeys(core(text) for text in said))
+
+
+def fit(
+    built: _Index, rows: list[int] | None = None, unanswerable: tuple[str, ...] | None = None
+) -> LogisticRegression | None:
     """The classifier over the ways of asking (`rows` of them: all by default; the bench leaves
-    some out). None when there is fewer than two entries to tell apart."""
+    some out) and the questions no entry answers (class NONE: `unanswerable`, by default
+    negatives(), but for those too like a way of asking). None when there is fewer than two
+    entries to tell apart."""
     rows = list(range(len(built.texts))) if rows is None else rows
     texts = [built.texts[i] for i in rows]
     labels = [built.entry_of[i] for i in rows]
     if len(set(labels)) < 2:
         return None
+    unanswerable = negatives() if unanswerable is None else unanswerable
+    others = [q for q in unanswerable if process.extractOne(q, texts, scorer=fuzz.ratio, score_cutoff=OVERLAP) is None]
+    # the n-grams of the entries alone: a question's words no entry has count for none of them
     built.chars = TfidfVectorizer(analyzer="char", ngram_range=(1, 3), sublinear_tf=True).fit(texts)
     built.sounds = TfidfVectorizer(analyzer="word", token_pattern=r"\S+", ngram_range=(1, 2), sublinear_tf=True).fit(
         [spelled(t) for t in texts]
     )
-    return LogisticRegression(C=STRENGTH, max_iter=3000).fit(features(built, texts), labels)
+    model = LogisticRegression(C=STRENGTH, tol=TOLERANCE, max_iter=3000)
+    return model.fit(features(built, texts + others), labels + [NONE] * len(others))
 
 
-def index(session: Session) -> _Index:
-    """The index of every way of asking, rebuilt (and the classifier fitted) when entries changed."""
-    global _index
-    signature = _signature(session)
+def _rows(session: Session) -> tuple[list[int], list[str], dict[str, int], dict[int, str]]:
+    """What the classifier learns from: each entry's title and ways of asking (normalised)."""
+    entries = session.scalars(select(KnowledgeEntry).options(selectinload(KnowledgeEntry.asks))).all()
+    entry_of: list[int] = []
+    texts: list[str] = []
+    exact: dict[str, int] = {}
+    for entry in entries:
+        for said in [entry.title, *(ask.text for ask in entry.asks)]:
+            text = core(said)
+            if text:
+                entry_of.append(entry.id)
+                texts.append(text)
+                exact.setdefault(normal(said), entry.id)
+    return entry_of, texts, exact, {e.id: e.title for e in entries}
+
+
+def _build(signature: tuple[Any, ...], rows: tuple[list[int], list[str], dict[str, int], dict[int, str]]) -> _Index:
+    entry_of, texts, exact, titles = rows
+    built = _Index(
+        signature=signature,
+        entry_of=entry_of,
+        titles=titles,
+        texts=texts,
+        pinyin=[spelled(t) for t in texts],
+        vectors=_unit(texts),
+        exact=exact,
+    )
+    built.model = fit(built)
+    return built
+
+
+def _install(built: _Index, generation: int) -> None:
+    """`built` becomes the index unless one begun later (from newer rows) is there already."""
+    global _index, _installed
     with _lock:
-        if _index is not None and _index.signature == signature:
+        if generation > _installed:
+            _index, _installed = built, generation
+
+
+def _refit_in_background(signature: tuple[Any, ...], rows: Any, generation: int) -> None:
+    global _meanwhile
+    try:
+        _install(_build(signature, rows), generation)
+    except Exception:  # the old index goes on answering; the next question tries again
+        logger.warning("the knowledge base's index was not rebuilt", exc_info=True)
+    finally:
+        with _lock:
+            if _meanwhile is not None and _meanwhile.signature == signature:
+                _meanwhile = None
+
+
+def index(session: Session, *, wait: bool = False) -> _Index:
+    """The index of every way of asking, current with the database. An edit that changes no title
+    and no way of asking (a spoken answer, details, 核实) needs no refit. Otherwise the classifier is
+    refitted (seconds; minutes with a thousand entries) in the background while the old index goes
+    on answering, so a resident never waits for it; only the very first index is built while the
+    question waits. `wait`: staff saving an entry wait for the refit (up to STAFF_WAIT), so the
+    next resident's question meets what they saved."""
+    global _index, _meanwhile, _refit, _generation
+    signature = _signature(session)
+    current, meanwhile, refit = _index, _meanwhile, _refit
+    if current is not None and current.signature == signature:
+        return current
+    if meanwhile is not None and meanwhile.signature == signature and refit is not None:
+        if wait:
+            refit.join(STAFF_WAIT)
+        return _index if _index is not None and _index.signature == signature else meanwhile
+    rows = _rows(session)
+    entry_of, texts, exact, titles = rows
+    with _lock:
+        current = _index
+        if current is not None and (current.entry_of, current.texts) == (entry_of, texts):
+            _index = replace(current, signature=signature, titles=titles, exact=exact)
             return _index
-        entries = session.scalars(select(KnowledgeEntry).options(selectinload(KnowledgeEntry.asks))).all()
-        entry_of: list[int] = []
-        texts: list[str] = []
-        exact: dict[str, int] = {}
-        for entry in entries:
-            for said in [entry.title, *(ask.text for ask in entry.asks)]:
-                text = core(said)
-                if text:
-                    entry_of.append(entry.id)
-                    texts.append(text)
-                    exact.setdefault(normal(said), entry.id)
-        built = _Index(
-            signature=signature,
-            entry_of=entry_of,
-            titles={e.id: e.title for e in entries},
-            texts=texts,
-            pinyin=[spelled(t) for t in texts],
-            vectors=_unit(texts),
-            exact=exact,
-        )
-        built.model = fit(built)
-        _index = built
-        return built
+        _generation += 1
+        generation = _generation
+        if current is not None and current.signature[0] != signature[0]:
+            current = None  # another database's (tests): nothing to answer with meanwhile
+        if current is not None:
+            # the old index, with today's titles and word-for-word questions, until the refit is done
+            _meanwhile = meanwhile = replace(current, signature=signature, titles=titles, exact=exact)
+            _refit = refit = threading.Thread(
+                target=_refit_in_background, args=(signature, rows, generation), name="knowledge-refit", daemon=True
+            )
+            refit.start()
+    if current is not None and refit is not None and meanwhile is not None:
+        if wait:
+            refit.join(STAFF_WAIT)
+        return _index if _index is not None and _index.signature == signature else meanwhile
+    with _fitting:  # the first index: one build at a time, a second caller finds the first's
+        current = _index
+        if current is not None and current.signature == signature:
+            return current
+        built = _build(signature, rows)
+        _install(built, generation)
+    return built
 
 
 def warm_up() -> None:
@@ -224,7 +336,8 @@ def ranked(
     else:
         probabilities = model.predict_proba(features(built, [core(question)]))[0]
         likely = dict(zip(model.classes_.tolist(), probabilities.tolist(), strict=True))
-    best = sorted(likely, key=lambda e: likely[e], reverse=True)[:limit]
+        likely.pop(NONE, None)  # what is left for the entries: less when the question is none of ours
+    best = sorted((e for e in likely if e in built.titles), key=lambda e: likely[e], reverse=True)[:limit]
     return [Candidate(e, built.titles[e], round(likely[e], 4), round(near.get(e, 0.0), 4)) for e in best]
 
 
@@ -247,18 +360,19 @@ def decide(
     *,
     sure: float = SURE,
     near: float = NEAR,
+    offer: float = OFFER,
     second: float = SECOND,
     strict: bool = False,
 ) -> str:
     """answered | asked_which | unknown, from the scores alone. `strict`: for a question the NLU took
     for something out of scope, only a sure and near entry answers, and none is offered."""
     if strict:
-        sure, near, second = STRICT_SURE, STRICT_NEAR, 2.0
+        sure, near, offer, second = STRICT_SURE, STRICT_NEAR, 2.0, 2.0
     if not candidates or candidates[0].near < near:
         return "unknown"
     if candidates[0].score >= sure:
         return "answered"
-    if len(candidates) > 1 and candidates[1].score >= second:
+    if candidates[0].score >= offer or (len(candidates) > 1 and candidates[1].score >= second):
         return "asked_which"
     return "unknown"
 

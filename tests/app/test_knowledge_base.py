@@ -1,6 +1,7 @@
 """The knowledge base: questions matched at run time against the entries' ways of asking; an entry
 or a way of asking staff add answers the next question, without retraining."""
 
+import time
 from datetime import datetime, timezone
 
 from fastapi.testclient import TestClient
@@ -8,7 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.models import KnowledgeAsk, KnowledgeEntry, KnowledgeQuestion
-from bot.services import knowledge_base
+from bot.services import knowledge_admin, knowledge_base
 
 NOW = datetime(2026, 11, 21, 2, 0, tzinfo=timezone.utc)
 
@@ -32,10 +33,11 @@ def test_sure_close_and_nothing_near_are_told_apart() -> None:
     def c(*pairs: tuple[float, float]) -> list[knowledge_base.Candidate]:
         return [knowledge_base.Candidate(i, f"t{i}", score, near) for i, (score, near) in enumerate(pairs)]
 
-    sure, near, second = knowledge_base.SURE, knowledge_base.NEAR, knowledge_base.SECOND
+    sure, near, offer, second = knowledge_base.SURE, knowledge_base.NEAR, knowledge_base.OFFER, knowledge_base.SECOND
     assert knowledge_base.decide(c((sure, near), (0.1, 0.3))) == "answered"
-    assert knowledge_base.decide(c((sure - 0.01, near), (second, 0.3))) == "asked_which"
-    assert knowledge_base.decide(c((sure - 0.01, near), (second / 2, 0.3))) == "unknown"
+    assert knowledge_base.decide(c((sure - 0.01, near), (second / 2, 0.3))) == "asked_which"  # "您是想问 A 吗？"
+    assert knowledge_base.decide(c((offer - 0.01, near), (second, 0.3))) == "asked_which"  # "A 还是 B？"
+    assert knowledge_base.decide(c((offer - 0.01, near), (second / 2, 0.3))) == "unknown"
     assert knowledge_base.decide(c((0.99, near - 0.01))) == "unknown"  # likely, but near nothing we know
     assert knowledge_base.decide([]) == "unknown"
     # strict (a question the NLU took for out of scope): only a sure and near one is answered
@@ -48,11 +50,56 @@ def test_an_entry_staff_add_answers_the_next_question_without_retraining(seeded:
     with seeded() as session:
         before = knowledge_base.answer(session, question="测试养猫补贴怎么领", now=NOW)
         assert before.outcome != "answered" or before.entry.title != "测试宠物补贴"  # type: ignore[union-attr]
-        add(session, "测试宠物补贴", "没有这项补贴。", "养猫补贴怎么领", "养狗有补贴吗")
+        knowledge_admin.create_entry(
+            session,
+            title="测试宠物补贴",
+            spoken="没有这项补贴。",
+            details={},
+            source="测试",
+            asks=["养猫补贴怎么领", "养狗有补贴吗"],
+            actor="xiaoli",
+        )
         after = knowledge_base.answer(session, question="测试养猫补贴怎么领", now=NOW)
         assert after.outcome == "answered" and after.entry is not None and after.entry.title == "测试宠物补贴"
         kept = session.scalars(select(KnowledgeQuestion).order_by(KnowledgeQuestion.id)).all()[-2:]
         assert [q.outcome for q in kept][-1] == "answered" and kept[-1].entry_id == after.entry.id
+
+
+def test_an_entry_added_elsewhere_is_learned_in_the_background_while_questions_go_on(
+    seeded: sessionmaker[Session],
+) -> None:
+    """Another process (a second app worker, a script) adds an entry: this one's next question is
+    answered at once from the old index, and the refit done in the background answers the later ones."""
+    with seeded() as session:
+        knowledge_base.rank(session, "敬老卡在哪办")  # the index as it is
+        add(session, "测试养鸟登记", "不用登记。", "养鹦鹉要登记吗", "家里养鸟要不要去办证", "养八哥要报备吗")
+        start = time.monotonic()
+        meanwhile = knowledge_base.rank(session, "我养了只鹦鹉要去登记伐")
+        assert time.monotonic() - start < 1.0  # no refit waited for
+        assert meanwhile and meanwhile[0].title != "测试养鸟登记"
+        assert knowledge_base.rank(session, "养鹦鹉要登记吗")[0].title == "测试养鸟登记"  # word for word at once
+        deadline = time.monotonic() + 120
+        while knowledge_base.rank(session, "我养了只鹦鹉要去登记伐")[0].title != "测试养鸟登记":
+            assert time.monotonic() < deadline, "the background refit never came"
+            time.sleep(0.5)
+
+
+def test_an_edit_of_an_answer_alone_needs_no_refit(seeded: sessionmaker[Session]) -> None:
+    with seeded() as session:
+        before = knowledge_base.index(session, wait=True)
+        entry = session.scalars(select(KnowledgeEntry).where(KnowledgeEntry.title == "长护险怎么申请")).one()
+        knowledge_admin.update_entry(
+            session,
+            entry=entry,
+            title=entry.title,
+            spoken="改过的回答。",
+            details=dict(entry.details),
+            source=entry.source,
+            actor="xiaoli",
+        )
+        after = knowledge_base.index(session)
+        assert after.model is before.model
+        assert knowledge_base.answer(session, question="长护险怎么申请", now=NOW).entry.spoken == "改过的回答。"  # type: ignore[union-attr]
 
 
 def test_the_answer_api_gives_the_entry_with_its_details_and_keeps_the_question(

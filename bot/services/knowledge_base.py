@@ -44,7 +44,8 @@ WEIGHTS = (0.6, 0.25, 0.15)  # nearness: meaning, characters, pinyin
 SURE = 0.6  # the likeliest entry answers when the classifier gives it this much …
 NEAR = 0.3  # … and the question is this near one of its ways of asking; else
 OFFER = 0.05  # "您是想问 A 吗？" when it is this likely, or
-SECOND = 0.03  # "A 还是 B？" when the second is this likely too; else "这个我还不知道"
+SECOND = 0.03  # "A 还是 B？" when the second is this likely too; else "这个我还不知道" —
+GATE = 0.5  # and always when the question is this likely none of ours
 # A question the NLU took for out of scope ("哪里可以借老花眼镜") may be one staff added an entry for
 # since: answered only when this sure and near (never offered).
 STRICT_SURE = 0.7
@@ -78,6 +79,7 @@ class Candidate:
     title: str
     score: float  # how likely this entry is the one asked about (the classifier)
     near: float = 0.0  # how near the question is to its nearest way of asking
+    none: float = 0.0  # how likely the question is none of ours (the classifier's class NONE)
 
 
 @dataclass
@@ -331,14 +333,19 @@ def ranked(
     for row, (entry_id, score) in enumerate(zip(built.entry_of, nearness.tolist(), strict=True)):
         if row not in without and score > near.get(entry_id, -1.0):
             near[entry_id] = score
+    none = 0.0
     if model is None:  # one entry only: nearness is all there is
         likely = {entry_id: 1.0 for entry_id in near}
     else:
         probabilities = model.predict_proba(features(built, [core(question)]))[0]
         likely = dict(zip(model.classes_.tolist(), probabilities.tolist(), strict=True))
-        likely.pop(NONE, None)  # what is left for the entries: less when the question is none of ours
+        # which entry, if it is one of ours; how likely it is none of ours, apart
+        none = likely.pop(NONE, 0.0)
+        likely = {e: p / max(1.0 - none, 1e-9) for e, p in likely.items()}
     best = sorted((e for e in likely if e in built.titles), key=lambda e: likely[e], reverse=True)[:limit]
-    return [Candidate(e, built.titles[e], round(likely[e], 4), round(near.get(e, 0.0), 4)) for e in best]
+    return [
+        Candidate(e, built.titles[e], round(likely[e], 4), round(near.get(e, 0.0), 4), round(none, 4)) for e in best
+    ]
 
 
 def similarities(built: _Index, question: str) -> np.ndarray:
@@ -362,13 +369,14 @@ def decide(
     near: float = NEAR,
     offer: float = OFFER,
     second: float = SECOND,
+    gate: float = GATE,
     strict: bool = False,
 ) -> str:
     """answered | asked_which | unknown, from the scores alone. `strict`: for a question the NLU took
     for something out of scope, only a sure and near entry answers, and none is offered."""
     if strict:
         sure, near, offer, second = STRICT_SURE, STRICT_NEAR, 2.0, 2.0
-    if not candidates or candidates[0].near < near:
+    if not candidates or candidates[0].near < near or candidates[0].none >= gate:
         return "unknown"
     if candidates[0].score >= sure:
         return "answered"

@@ -225,6 +225,9 @@ def main() -> None:
         session = fresh_session(Path(tmp))
         entries = session.query(KnowledgeEntry).count()
         print(f"entries: {entries}, ways of asking: {session.query(KnowledgeAsk).count()}")
+        start = time.perf_counter()
+        knowledge_base.index(session)
+        print(f"index built (every way of asking encoded, the classifier fitted): {time.perf_counter() - start:.1f} s")
         if args.tune:
             tune(session)
         if not args.questions.exists():

@@ -42,10 +42,10 @@ from nlu.text import normal, syllables
 # (bench/knowledge_report.py --tune); never on the test questions.
 WEIGHTS = (0.6, 0.25, 0.15)  # nearness: meaning, characters, pinyin
 SURE = 0.6  # the likeliest entry answers when the classifier gives it this much …
-NEAR = 0.3  # … and the question is this near one of its ways of asking; else
-OFFER = 0.05  # "您是想问 A 吗？" when it is this likely, or
-SECOND = 0.03  # "A 还是 B？" when the second is this likely too; else "这个我还不知道" —
-GATE = 0.5  # and always when the question is this likely none of ours
+NEAR = 0.5  # … and the question is this near one of its ways of asking; else
+OFFER = 0.1  # "您是想问 A 吗？" when it is this likely, or
+SECOND = 0.05  # "A 还是 B？" when the second is this likely too; else "这个我还不知道" —
+GATE = 0.3  # and always when the question is this likely none of ours
 # A question the NLU took for out of scope ("哪里可以借老花眼镜") may be one staff added an entry for
 # since: answered only when this sure and near (never offered).
 STRICT_SURE = 0.7

@@ -97,7 +97,7 @@ async def test_a_question_no_entry_answers_is_said_so_and_kept_for_staff(app: di
 async def test_an_unsure_question_is_offered_the_likely_entries_and_neither(app: dict[str, Any]) -> None:
     # several entries are about a 补贴: a question naming none of them is not answered with one
     dispatcher = CollectingDispatcher()
-    await ActionPolicyAnswer().run(dispatcher, tracker("补贴怎么申请", "ask_policy", sender_id="unsure-1"), {})
+    await ActionPolicyAnswer().run(dispatcher, tracker("补贴去哪里申请", "ask_policy", sender_id="unsure-1"), {})
     (offer,) = dispatcher.messages
     buttons = offer["buttons"]
     assert offer["text"].startswith("您是想问“") and 2 <= len(buttons) <= 3

@@ -65,7 +65,8 @@ OVERLAP = 85
 STAFF_WAIT = 30.0  # seconds a save waits for the refit (112 entries: a few; 1,000: minutes)
 # Words that say "I have a question" and nothing about which: left out before comparing.
 _FILLER = re.compile(
-    r"请问|问一下|问下|我想问|想问问|想问|我问|打听一下|麻烦|你好|您好|侬好|帮我|告诉我|一下|吗|呀|啊|呢|伐|哦|吧"
+    r"请问|问一下|问下|我想问|想问问|想问|我问|打听一下|麻烦|你好|您好|侬好|帮我|告诉我|一下"
+    r"|你知道|您知道|侬晓得|你晓得|晓得伐|知道吗|吗|呀|啊|呢|伐|哦|吧"
 )
 # An entry's details, for the screen and chat (never read aloud): what each is called there.
 DETAILS = {"who": "谁可以办", "bring": "要带", "where": "在哪里办", "hours": "时间", "phone": "电话", "cost": "费用"}

@@ -27,6 +27,10 @@ def test_a_question_gets_the_seeded_entry_it_asks_about_in_other_words(seeded: s
         assert knowledge_base.rank(session, "阿拉姆妈想申请长期护理保险，要哪能弄")[0].title == "长护险怎么申请"
         assert knowledge_base.rank(session, "敬老卡在哪办")[0].title == "敬老卡在哪办"  # a title, word for word
         assert knowledge_base.rank(session, "敬老卡在哪办")[0].score == 1.0
+        # "侬晓得……伐" only says a question comes: the questions no entry answers that begin so
+        # ("侬晓得哪里好买到崇明糕伐") do not make this one none of ours
+        wheelchair = knowledge_base.rank(session, "侬晓得哪里好借轮椅伐")
+        assert wheelchair[0].title == "轮椅拐杖哪里借" and knowledge_base.decide(wheelchair) == "answered"
 
 
 def test_sure_close_and_nothing_near_are_told_apart() -> None:

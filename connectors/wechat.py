@@ -7,7 +7,9 @@ without an answer it retries the same message up to three times. So:
 - a message is handled once, by MsgId (events: FromUserName + CreateTime). A retry waits for the
   first delivery's answer and returns it, so the bot answers once and files a request once;
 - if the bot needs longer than REPLY_WINDOW, WeChat gets "success" and the answer goes out through
-  the customer-service message API when an app id and secret are configured.
+  the customer-service message API when an app id and secret are configured;
+- WeChat shows no buttons: they are listed ("可以回复：A / B / 都不是"), and a reply that names one of
+  them is taken as that button's touch (its payload), as web chat and the kiosk send it.
 
 Only plaintext mode is supported (no 安全模式 AES): configure the account in 明文模式.
 """
@@ -16,6 +18,7 @@ import asyncio
 import hashlib
 import hmac
 import logging
+import re
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -43,6 +46,9 @@ ONLY_TEXT_OR_VOICE = "您好，请发文字或语音，我来帮您。"
 VOICE_NOT_HEARD = "不好意思，没听清您的语音。请再说一遍，或者发文字。"
 GREETING_PAYLOAD = "/greet"
 API_BASE = "https://api.weixin.qq.com"
+OFFER_KEPT = 600.0  # seconds a reply naming a button listed is taken for that button
+OFFERS_KEPT = 10_000  # residents whose listed buttons are remembered (the oldest forgotten first)
+_NOT_WORDS = re.compile(r"[\s。，,.！!？?、~～]+")
 
 
 def signature(token: str, timestamp: str, nonce: str) -> str:
@@ -126,6 +132,7 @@ class WeChatInput(InputChannel):
         self.app_secret = app_secret
         self.api_base = api_base.rstrip("/")
         self._answers: Once[str] = answers_once()
+        self._offered: dict[str, tuple[float, dict[str, str]]] = {}  # resident → (when, title → payload)
         self._access_token: tuple[str, float] = ("", 0.0)
 
     # --- checks ---------------------------------------------------------------------------
@@ -152,6 +159,7 @@ class WeChatInput(InputChannel):
         # the same answer); over the limit the answer is the kind sentence, which WeChat shows.
         if channel_limits().wait(sender=user, source=""):
             return BUSY
+        text = self._chosen(user, text)
         await never_silent(on_new_message)(
             UserMessage(
                 text,
@@ -162,7 +170,30 @@ class WeChatInput(InputChannel):
                 metadata={"wechat_account": fields["ToUserName"]},
             )
         )
+        self._remember(user, collector.messages)
         return joined(collector.messages)
+
+    # --- buttons, listed in words -----------------------------------------------------------
+
+    def _chosen(self, user: str, text: str) -> str:
+        """The payload of the button just listed whose title `text` is ("都不是"), else `text`."""
+        offered = self._offered.get(user)
+        if offered is None or time.monotonic() - offered[0] > OFFER_KEPT:
+            return text
+        return offered[1].get(_NOT_WORDS.sub("", text), text)
+
+    def _remember(self, user: str, messages: list[dict[str, Any]]) -> None:
+        choices = {
+            _NOT_WORDS.sub("", str(b["title"])): str(b["payload"])
+            for m in messages
+            for b in m.get("buttons") or []
+            if b.get("title") and b.get("payload")
+        }
+        self._offered.pop(user, None)
+        if choices:
+            self._offered[user] = (time.monotonic(), choices)
+            while len(self._offered) > OFFERS_KEPT:
+                self._offered.pop(next(iter(self._offered)))
 
     def _what_to_say(self, fields: dict[str, str]) -> tuple[str | None, str | None]:
         """(text for the bot, or a fixed reply) for this message type."""

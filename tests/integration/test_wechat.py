@@ -120,3 +120,18 @@ def test_a_taxi_booked_on_wechat_is_found_by_its_owner_only(wechat: WeChat) -> N
     assert "手机号码" in wechat.say(stranger, number)
     refused = wechat.say(stranger, "13900000000")
     assert "没有查到" in refused and "六院" not in refused
+
+
+def test_a_listed_button_named_in_a_reply_is_that_button(wechat: WeChat, db: Engine) -> None:
+    """WeChat shows no buttons: "都不是" written back after "您是想问……？" is the 都不是 button —
+    no second question for the knowledge base, the callback offered."""
+    user = openid()
+    offer = wechat.say(user, "我想问问那个补贴")
+    assert "您是想问" in offer and re.search(r"可以回复：.+ / 都不是$", offer), offer
+    neither = wechat.say(user, "都不是。")
+    assert "还不知道" in neither and "请工作人员打电话" in neither, neither
+    asked = rows(db, "SELECT outcome FROM knowledge_question WHERE sender_id = :s", s=user)
+    assert asked == [("asked_which",)]  # 都不是 was not matched as a question of its own
+    # words that name no button listed are words as ever: a question for the knowledge base
+    wechat.say(user, "补贴怎么申请")
+    assert len(rows(db, "SELECT outcome FROM knowledge_question WHERE sender_id = :s", s=user)) == 2

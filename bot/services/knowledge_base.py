@@ -112,6 +112,7 @@ _fitting = threading.Lock()
 _index: _Index | None = None
 _meanwhile: _Index | None = None  # what answers while a refit runs in the background
 _refit: threading.Thread | None = None  # that refit
+warmed = threading.Event()  # warm_up() has run (the app's /healthz waits for it)
 _generation = 0  # builds begun, each from rows read after the one before
 _installed = 0  # the build the index is from
 _vectors: dict[str, np.ndarray] = {}  # sentence → unit vector, kept across rebuilds
@@ -305,6 +306,8 @@ def warm_up() -> None:
             index(session)
     except Exception:  # never stops the app: only the first question is slower
         logger.warning("the knowledge base's index was not built at start", exc_info=True)
+    finally:
+        warmed.set()
 
 
 def rank(session: Session, question: str, *, limit: int = 3) -> list[Candidate]:

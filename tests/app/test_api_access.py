@@ -1,7 +1,11 @@
+import threading
+
 import pytest
 from fastapi.testclient import TestClient
 
 from bot.api.main import create_app
+from bot.config import get_settings
+from bot.services import knowledge_base
 
 # Open to anyone by design: the health check, and the residents' chat page's endpoint.
 PUBLIC = {"/healthz", "/chat/send"}
@@ -12,6 +16,16 @@ def test_healthz_answers_anyone(client: TestClient) -> None:
     response = client.get("/healthz")
     assert response.status_code == 200
     assert response.json() == {"status": "ok"}
+
+
+def test_healthz_waits_for_the_knowledge_base_built_at_start(
+    client: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(get_settings(), "knowledge_warm_up", True)
+    monkeypatch.setattr(knowledge_base, "warmed", threading.Event())
+    assert client.get("/healthz").status_code == 503
+    knowledge_base.warm_up()  # builds the index (or logs why not: the first question builds it), then says so
+    assert client.get("/healthz").json() == {"status": "ok"}
 
 
 def test_every_api_route_refuses_a_missing_or_wrong_token(client: TestClient) -> None:

@@ -5,6 +5,7 @@ retry reaches the other engine, and killing one engine under load loses no confi
 
 import asyncio
 import os
+import time
 import uuid
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -84,9 +85,16 @@ def test_a_conversation_alternating_between_engines_stays_coherent(scaled: Scale
     # and through nginx, round robin: the same conversation goes on, whichever engine answers
     assert read_out(number) in joined(say(scaled.front_url, me, "我叫的车到哪里了"))
     assert read_out(number) in joined(say(scaled.front_url, me, "我叫的车到哪里了"))
-    log = (scaled.run_dir / "nginx" / "nginx-access.log").read_text(encoding="utf-8")
-    used = {line.split("upstream=")[1].split()[0] for line in log.splitlines() if "upstream=" in line}
-    assert {f"127.0.0.1:{s.engine_port}" for s in scaled.stacks} <= used
+    # nginx writes a request's log line after the response has gone out: read until both are in
+    engines = {f"127.0.0.1:{s.engine_port}" for s in scaled.stacks}
+    deadline = time.monotonic() + 5
+    while True:
+        log = (scaled.run_dir / "nginx" / "nginx-access.log").read_text(encoding="utf-8")
+        used = {line.split("upstream=")[1].split()[0] for line in log.splitlines() if "upstream=" in line}
+        if engines <= used or time.monotonic() > deadline:
+            break
+        time.sleep(0.1)
+    assert engines <= used
 
 
 def test_a_retry_reaching_the_other_engine_is_answered_once(scaled: ScaledStack, db: Engine) -> None:

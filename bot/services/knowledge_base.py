@@ -19,6 +19,7 @@ of asking (bench/knowledge_report.py --tune); the independent test questions onl
 import logging
 import re
 import threading
+import time
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from functools import cache
@@ -112,6 +113,7 @@ _fitting = threading.Lock()
 _index: _Index | None = None
 _meanwhile: _Index | None = None  # what answers while a refit runs in the background
 _refit: threading.Thread | None = None  # that refit
+_refit_rows: tuple[list[int], list[str]] | None = None  # what it learns from
 warmed = threading.Event()  # warm_up() has run (the app's /healthz waits for it)
 _generation = 0  # builds begun, each from rows read after the one before
 _installed = 0  # the build the index is from
@@ -128,13 +130,18 @@ def spelled(text: str) -> str:
     return " ".join(syllables(text))
 
 
-def _unit(texts: list[str]) -> np.ndarray:
+def _unit(texts: list[str], *, keep: bool = True) -> np.ndarray:
+    """Unit sentence vectors. `keep`: remembered across rebuilds (the ways of asking and the
+    negatives); a resident's question is not (else memory would grow with every new question)."""
+    if not texts:
+        return np.zeros((0, 512), dtype=np.float32)
+    if not keep:
+        vectors = encode(texts)
+        return np.asarray(vectors / np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12))
     missing = [t for t in dict.fromkeys(texts) if t not in _vectors]
     if missing:
         for text, vector in zip(missing, encode(missing), strict=True):
             _vectors[text] = vector / (np.linalg.norm(vector) or 1.0)
-    if not texts:
-        return np.zeros((0, 512), dtype=np.float32)
     return np.vstack([_vectors[t] for t in texts])
 
 
@@ -149,13 +156,13 @@ def _signature(session: Session) -> tuple[Any, ...]:
     return (str(bind.engine.url), *entries, *asks)
 
 
-def features(built: _Index, texts: list[str]) -> scipy.sparse.csr_matrix:
+def features(built: _Index, texts: list[str], *, keep: bool = True) -> scipy.sparse.csr_matrix:
     assert built.chars is not None and built.sounds is not None
     return scipy.sparse.hstack(
         [
             built.chars.transform(texts),
             built.sounds.transform([spelled(t) for t in texts]),
-            scipy.sparse.csr_matrix(_unit(texts)),
+            scipy.sparse.csr_matrix(_unit(texts, keep=keep)),
         ]
     ).tocsr()
 
@@ -238,15 +245,15 @@ def _install(built: _Index, generation: int) -> None:
 
 
 def _refit_in_background(signature: tuple[Any, ...], rows: Any, generation: int) -> None:
-    global _meanwhile
+    global _meanwhile, _refit, _refit_rows
     try:
         _install(_build(signature, rows), generation)
     except Exception:  # the old index goes on answering; the next question tries again
         logger.warning("the knowledge base's index was not rebuilt", exc_info=True)
     finally:
         with _lock:
-            if _meanwhile is not None and _meanwhile.signature == signature:
-                _meanwhile = None
+            if _refit is threading.current_thread():
+                _meanwhile = _refit = _refit_rows = None
 
 
 def index(session: Session, *, wait: bool = False) -> _Index:
@@ -255,57 +262,72 @@ def index(session: Session, *, wait: bool = False) -> _Index:
     refitted (seconds; minutes with a thousand entries) in the background while the old index goes
     on answering, so a resident never waits for it; only the very first index is built while the
     question waits. `wait`: staff saving an entry wait for the refit (up to STAFF_WAIT), so the
-    next resident's question meets what they saved."""
-    global _index, _meanwhile, _refit, _generation
+    next resident's question meets what they saved; their save is compared with what the index
+    learnt even when the signature looks the same (a rename changes no count)."""
+    global _index, _meanwhile, _refit, _refit_rows, _generation
     signature = _signature(session)
-    current, meanwhile, refit = _index, _meanwhile, _refit
-    if current is not None and current.signature == signature:
-        return current
-    if meanwhile is not None and meanwhile.signature == signature and refit is not None:
-        if wait:
-            refit.join(STAFF_WAIT)
-        return _index if _index is not None and _index.signature == signature else meanwhile
-    rows = _rows(session)
-    entry_of, texts, exact, titles = rows
+    current, meanwhile = _index, _meanwhile
+    if not wait:
+        if current is not None and current.signature == signature:
+            return current
+        if meanwhile is not None and meanwhile.signature == signature:
+            return meanwhile  # a refit for it is under way
     with _lock:
+        # read under the lock, so that builds begin in the order their rows were read
+        rows = _rows(session)
+        entry_of, texts, exact, titles = rows
         current = _index
+        if current is not None and current.signature[0] != signature[0]:
+            current = None  # another database's (tests): nothing to answer with meanwhile
         if current is not None and (current.entry_of, current.texts) == (entry_of, texts):
             _index = replace(current, signature=signature, titles=titles, exact=exact)
             return _index
         _generation += 1
         generation = _generation
-        if current is not None and current.signature[0] != signature[0]:
-            current = None  # another database's (tests): nothing to answer with meanwhile
+        refit = _refit
         if current is not None:
+            if refit is None or _refit_rows != (entry_of, texts):  # else: the refit under way is this one
+                refit = threading.Thread(
+                    target=_refit_in_background, args=(signature, rows, generation), name="knowledge-refit", daemon=True
+                )
+                try:
+                    refit.start()
+                except RuntimeError:  # no thread to be had now: the old index answers, the next question retries
+                    logger.warning("the knowledge base's refit could not start", exc_info=True)
+                    return current
+                _refit, _refit_rows = refit, (entry_of, texts)
             # the old index, with today's titles and word-for-word questions, until the refit is done
             _meanwhile = meanwhile = replace(current, signature=signature, titles=titles, exact=exact)
-            _refit = refit = threading.Thread(
-                target=_refit_in_background, args=(signature, rows, generation), name="knowledge-refit", daemon=True
-            )
-            refit.start()
     if current is not None and refit is not None and meanwhile is not None:
         if wait:
             refit.join(STAFF_WAIT)
-        return _index if _index is not None and _index.signature == signature else meanwhile
-    with _fitting:  # the first index: one build at a time, a second caller finds the first's
-        current = _index
-        if current is not None and current.signature == signature:
-            return current
-        built = _build(signature, rows)
-        _install(built, generation)
-    return built
+        installed = _index
+        return installed if installed is not None and installed.signature == signature else meanwhile
+    with _fitting:  # the first index: one build at a time
+        installed = _index
+        if installed is None or installed.signature[0] != signature[0]:
+            built = _build(signature, rows)
+            _install(built, generation)
+            return built
+    return index(session, wait=wait)  # another caller built it meanwhile: reuse it or refit from it
 
 
-def warm_up() -> None:
-    """The index built once at start (the app's lifespan, in a thread); if the database is not
-    ready, the first question builds it instead."""
+def warm_up(attempts: int = 15) -> None:
+    """The index built once at start (the app's lifespan, in a thread), the database waited for a
+    little; then /healthz says ready (if the database never came, the first question builds it)."""
     from bot.db import get_sessionmaker
 
     try:
-        with get_sessionmaker()() as session:
-            index(session)
-    except Exception:  # never stops the app: only the first question is slower
-        logger.warning("the knowledge base's index was not built at start", exc_info=True)
+        for attempt in range(1, attempts + 1):
+            try:
+                with get_sessionmaker()() as session:
+                    index(session)
+                return
+            except Exception:  # never stops the app: only the first question is slower
+                if attempt == attempts:
+                    logger.warning("the knowledge base's index was not built at start", exc_info=True)
+                else:
+                    time.sleep(2)
     finally:
         warmed.set()
 
@@ -341,7 +363,7 @@ def ranked(
     if model is None:  # one entry only: nearness is all there is
         likely = {entry_id: 1.0 for entry_id in near}
     else:
-        probabilities = model.predict_proba(features(built, [core(question)]))[0]
+        probabilities = model.predict_proba(features(built, [core(question)], keep=False))[0]
         likely = dict(zip(model.classes_.tolist(), probabilities.tolist(), strict=True))
         # which entry, if it is one of ours; how likely it is none of ours, apart
         none = likely.pop(NONE, 0.0)
@@ -355,7 +377,7 @@ def ranked(
 def similarities(built: _Index, question: str) -> np.ndarray:
     """(3, ways of asking): meaning, characters and pinyin of `question` against each."""
     text = core(question)
-    meaning = built.vectors @ _unit([text])[0]
+    meaning = built.vectors @ _unit([text], keep=False)[0]
     chars = process.cdist([text], built.texts, scorer=fuzz.ratio)[0] / 100.0
     sounds = process.cdist([spelled(text)], built.pinyin, scorer=fuzz.ratio)[0] / 100.0
     return np.vstack([meaning, chars, sounds])

@@ -1,7 +1,9 @@
 """The knowledge base: questions matched at run time against the entries' ways of asking; an entry
 or a way of asking staff add answers the next question, without retraining."""
 
+import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timezone
 
 from fastapi.testclient import TestClient
@@ -86,6 +88,23 @@ def test_an_entry_added_elsewhere_is_learned_in_the_background_while_questions_g
         while knowledge_base.rank(session, "我养了只鹦鹉要去登记伐")[0].title != "测试养鸟登记":
             assert time.monotonic() < deadline, "the background refit never came"
             time.sleep(0.5)
+
+
+def test_questions_arriving_together_after_a_change_start_one_refit(seeded: sessionmaker[Session]) -> None:
+    with seeded() as session:
+        knowledge_base.index(session, wait=True)
+        add(session, "测试养鱼须知", "不用登记。", "家里养金鱼要登记吗", "养鱼要不要办证")
+
+    def ask(_: int) -> str:
+        with seeded() as own:
+            return knowledge_base.rank(own, "敬老卡在哪办")[0].title
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        assert set(pool.map(ask, range(20))) == {"敬老卡在哪办"}  # all answered, none waiting for a fit
+    refits = [t for t in threading.enumerate() if t.name == "knowledge-refit"]
+    assert len(refits) <= 1
+    for refit in refits:
+        refit.join(120)
 
 
 def test_an_edit_of_an_answer_alone_needs_no_refit(seeded: sessionmaker[Session]) -> None:

@@ -207,12 +207,14 @@ def fit(
 
 def _rows(session: Session) -> tuple[list[int], list[str], dict[str, int], dict[int, str]]:
     """What the classifier learns from: each entry's title and ways of asking (normalised)."""
-    entries = session.scalars(select(KnowledgeEntry).options(selectinload(KnowledgeEntry.asks))).all()
+    # in a fixed order (PostgreSQL returns an updated row last), so that unchanged rows compare equal
+    query = select(KnowledgeEntry).options(selectinload(KnowledgeEntry.asks)).order_by(KnowledgeEntry.id)
+    entries = session.scalars(query).all()
     entry_of: list[int] = []
     texts: list[str] = []
     exact: dict[str, int] = {}
     for entry in entries:
-        for said in [entry.title, *(ask.text for ask in entry.asks)]:
+        for said in [entry.title, *(ask.text for ask in sorted(entry.asks, key=lambda a: a.id))]:
             text = core(said)
             if text:
                 entry_of.append(entry.id)

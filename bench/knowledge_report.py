@@ -23,6 +23,7 @@ import statistics
 import sys
 import tempfile
 import time
+from functools import partial
 from itertools import product
 from pathlib import Path
 from typing import Any
@@ -145,16 +146,7 @@ def tune(session: Session) -> None:
     alone = (0.1, 0.2, 0.3, 2.0)  # offer: 2.0 is never "您是想问 A 吗？" alone
     grid = product((0.4, 0.5, 0.6), (0.3, 0.4, 0.5), alone, (0.05, 0.08, 0.12), (0.3, 0.5, 0.7, 0.9, 1.01))
     for sure, near, offer, second, gate in grid:
-
-        def outcome(
-            found: list[knowledge_base.Candidate],
-            s: float = sure,
-            n: float = near,
-            o: float = offer,
-            t: float = second,
-            g: float = gate,
-        ) -> str:
-            return knowledge_base.decide(found, sure=s, near=n, offer=o, second=t, gate=g)
+        outcome = partial(knowledge_base.decide, sure=sure, near=near, offer=offer, second=second, gate=gate)
 
         def offers(found: list[knowledge_base.Candidate], t: float = second) -> list[int]:
             return [c.entry_id for c in knowledge_base.offered(found, second=t)]
